@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pytest
 import torch
@@ -50,3 +52,32 @@ BACKENDS = [
 @pytest.fixture(params=BACKENDS)
 def backend(request):
     return request.param
+
+
+class SwallowedErrors(logging.Handler):
+    """Collects the exceptions that ipywidgets catches in callbacks and only logs ('Exception in widget')."""
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.records = []
+
+    def emit(self, record):
+        if record.exc_info or "Exception in widget" in record.getMessage():
+            self.records.append(record)
+
+
+@pytest.fixture(autouse=True)
+def widget_errors():
+    """Fail any test during which a widget callback raised, even though ipywidgets swallowed the exception."""
+    handler = SwallowedErrors()
+    logger = logging.getLogger("traitlets")  # the logger ipywidgets' Widget.log writes to
+    logger.addHandler(handler)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+    if handler.records:
+        details = "\n".join(
+            f"{r.getMessage()}: {r.exc_info[1]!r}" if r.exc_info else r.getMessage() for r in handler.records
+        )
+        pytest.fail(f"an exception inside a widget callback was swallowed by ipywidgets:\n{details}")

@@ -1,0 +1,270 @@
+"""Interactive explorers for the book (ipywidgets + matplotlib).
+
+Every explorer follows the same pattern (see ``Explorer``): it builds its figure once, then each change of a
+control recomputes with the package's own attention functions, updates the existing artists in place and
+shows the figure as a PNG in an ``ipywidgets.Image``. The numbers behind each picture are kept as attributes
+(``scores``, ``weights``, ``output``...) so tests can check them without looking at pixels.
+
+Bad input typed by a reader (an empty or overlong sentence) gives a short message inside the explorer. Any
+other exception in a callback is shown briefly and then re-raised, so it fails a test or a notebook run
+instead of vanishing into the kernel's log.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import math
+
+import ipywidgets as widgets
+import numpy as np
+
+from . import examples, plotting
+from .numpy_backend import attention, normalize, score
+
+__all__ = [
+    "Explorer",
+    "DotProductExplorer",
+    "ScalingExplorer",
+    "TemperatureExplorer",
+    "BlendExplorer",
+    "AttentionMatrixExplorer",
+]
+
+DK_OPTIONS = [2**i for i in range(11)]  # 1, 2, 4, ..., 1024
+SCALE_OPTIONS = [0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]
+
+
+class Explorer:
+    """Controls above a picture; a change of any control redraws the picture in place."""
+
+    def __init__(self, controls, fig, parts):
+        self.controls = list(controls)
+        self.fig = fig
+        self.renderer = plotting.FastPNG(fig, lambda: [a for part in parts for a in part.dynamic()])
+        self.static_labels = ()  # subclasses set this to the tick labels; a change forces a full redraw
+        self._static_key = None
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+        self.message = widgets.HTML()
+        self._quiet = False
+        self.note = ""  # a remark a subclass may set during redraw; shown under the controls
+        for control in self.controls:
+            control.observe(self._on_change, names="value")
+        self.widget = widgets.VBox(
+            [
+                widgets.HBox(self.controls, layout=widgets.Layout(flex_flow="row wrap")),
+                self.message,
+                self.image,
+            ]
+        )
+        self._on_change()  # first drawing: any error surfaces here, in the cell that builds the explorer
+
+    def redraw(self):
+        """Recompute from the controls' values and update the figure's artists (subclasses)."""
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def quietly(self):
+        """Change controls from code without triggering a redraw for each change."""
+        self._quiet = True
+        try:
+            yield
+        finally:
+            self._quiet = False
+
+    def _on_change(self, change=None):
+        if self._quiet:
+            return
+        try:
+            self.redraw()
+        except examples.SentenceError as err:  # the reader's input: explain, keep the last picture
+            self.message.value = f'<p style="color:#b00020">{html.escape(str(err))}</p>'
+            return
+        except Exception as err:  # a bug: say so here, and let it fail the test or the notebook run
+            self.message.value = (
+                f'<p style="color:#b00020">Something went wrong ({html.escape(type(err).__name__)}).</p>'
+            )
+            raise
+        self.message.value = f'<p style="color:#555">{html.escape(self.note)}</p>' if self.note else ""
+        key = (self.static_labels, [(ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes])
+        self.image.value = self.renderer.render(full=key != self._static_key)
+        self._static_key = key
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.widget._repr_mimebundle_(**kwargs)
+
+
+def _slider(cls, description, **kwargs):
+    style = {"description_width": "initial"}
+    return cls(description=description, continuous_update=False, style=style, **kwargs)
+
+
+class DotProductExplorer(Explorer):
+    """Turn a query in the plane and watch its dot products with three fixed keys change (Score chapter)."""
+
+    KEYS = np.array([[1.6, 0.4], [-0.6, 1.5], [-1.2, -1.1]])  # (m=3, d_k=2)
+    LABELS = ["key 1", "key 2", "key 3"]
+
+    def __init__(self, angle=30, length=1.5):
+        self.angle = _slider(widgets.IntSlider, "query angle (°)", min=0, max=355, step=5, value=angle)
+        self.length = _slider(widgets.FloatSlider, "query length", min=0.25, max=2.0, step=0.25, value=length)
+        fig = plotting.new_figure(8, 3.6)
+        ax_vec, ax_bar = fig.subplots(1, 2)
+        colors = [plotting.QUERY_COLOR] + [plotting.KEY_COLOR] * 3
+        self.arrows = plotting.Arrows2D(ax_vec, np.zeros((4, 2)), ["query"] + self.LABELS, colors)
+        ax_vec.set_title("the query and three keys")
+        self.bars = plotting.RowBars(
+            ax_bar,
+            np.zeros(3),
+            self.LABELS,
+            title="score = query · key",
+            ylabel="dot product",
+            ylim=(-4.5, 4.5),
+        )
+        ax_bar.axhline(0, color="0.5", lw=0.8)
+        super().__init__([self.angle, self.length], fig, [self.arrows, self.bars])
+
+    def redraw(self):
+        theta = math.radians(self.angle.value)
+        self.query = self.length.value * np.array([math.cos(theta), math.sin(theta)])  # (d_k=2,)
+        self.scores = score(self.query[None, :], self.KEYS, scale=1.0)[0]  # (m,): the plain dot products
+        self.arrows.update(np.vstack([self.query, self.KEYS]))
+        self.bars.update(self.scores, highlight=int(np.argmax(self.scores)))
+
+
+class ScalingExplorer(Explorer):
+    """Change d_k and compare softmax weights with and without dividing the scores by √d_k (Score chapter)."""
+
+    N_KEYS = 8
+
+    def __init__(self, d_k=64, seed=0):
+        self.seed = seed
+        self.d_k = _slider(widgets.SelectionSlider, "d_k", options=DK_OPTIONS, value=d_k)
+        fig = plotting.new_figure(8, 3.4)
+        ax_raw, ax_scaled = fig.subplots(1, 2, sharey=True)
+        labels = [f"k{i + 1}" for i in range(self.N_KEYS)]
+        self.raw_bars = plotting.RowBars(ax_raw, np.zeros(self.N_KEYS), labels, title="softmax(q·k)")
+        self.scaled_bars = plotting.RowBars(
+            ax_scaled, np.zeros(self.N_KEYS), labels, title="softmax(q·k / √d_k)"
+        )
+        super().__init__([self.d_k], fig, [self.raw_bars, self.scaled_bars])
+
+    def sample(self, d_k):
+        """One query and N_KEYS keys with independent standard-normal entries (the same for the same d_k)."""
+        rng = np.random.default_rng([self.seed, d_k])
+        return rng.standard_normal((1, d_k)), rng.standard_normal((self.N_KEYS, d_k))  # (1, d_k), (m, d_k)
+
+    def redraw(self):
+        d_k = self.d_k.value
+        q, k = self.sample(d_k)
+        self.raw_scores = score(q, k, scale=1.0)[0]  # (m,)
+        self.unscaled = normalize(self.raw_scores)
+        self.scaled = normalize(score(q, k)[0])  # default scale 1/√d_k
+        self.raw_bars.update(self.unscaled, highlight=int(np.argmax(self.unscaled)))
+        self.scaled_bars.update(self.scaled, highlight=int(np.argmax(self.scaled)))
+        self.raw_bars.ax.set_title(f"softmax(q·k): largest weight {self.unscaled.max():.2f}")
+        self.scaled_bars.ax.set_title(f"softmax(q·k / √{d_k}): largest weight {self.scaled.max():.2f}")
+
+
+class TemperatureExplorer(Explorer):
+    """Multiply one row of scores by a factor and watch softmax go from uniform to winner-takes-all."""
+
+    def __init__(self, scores=(2.0, 1.0, 0.5, 0.0, -1.0), labels=None, scale=1.0):
+        self.scores = np.asarray(scores, dtype=float)
+        labels = labels or [f"k{i + 1}" for i in range(len(self.scores))]
+        self.scale = _slider(
+            widgets.SelectionSlider, "scale (1 / temperature)", options=SCALE_OPTIONS, value=scale
+        )
+        fig = plotting.new_figure(7, 3.2)
+        ax_s, ax_w = fig.subplots(1, 2)
+        self.score_bars = plotting.RowBars(
+            ax_s, self.scores, labels, title="scores × scale", ylabel="score", ylim=None
+        )
+        self.weight_bars = plotting.RowBars(
+            ax_w, np.zeros(len(self.scores)), labels, title="softmax: weights"
+        )
+        super().__init__([self.scale], fig, [self.score_bars, self.weight_bars])
+
+    def redraw(self):
+        scaled = self.scores * self.scale.value
+        self.weights = normalize(scaled)
+        self.score_bars.update(scaled)
+        self.weight_bars.update(self.weights, highlight=int(np.argmax(self.weights)))
+
+
+class BlendExplorer(Explorer):
+    """Turn the query and move one value vector: the output always stays inside the values' triangle."""
+
+    KEYS = 2.0 * np.array([[math.cos(a), math.sin(a)] for a in np.radians([210, 330, 90])])  # (m=3, d_k=2)
+    VALUES = np.array([[-1.5, -1.0], [1.5, -1.0], [0.0, 1.5]])  # (m=3, d_v=2)
+    LABELS = ["v1", "v2", "v3"]
+
+    def __init__(self, angle=90, v3_x=0.0, v3_y=1.5):
+        self.angle = _slider(widgets.IntSlider, "query angle (°)", min=0, max=350, step=10, value=angle)
+        self.v3_x = _slider(widgets.FloatSlider, "v3 x", min=-2.0, max=2.0, step=0.5, value=v3_x)
+        self.v3_y = _slider(widgets.FloatSlider, "v3 y", min=-2.0, max=2.0, step=0.5, value=v3_y)
+        fig = plotting.new_figure(8, 3.8)
+        ax_hull, ax_bar = fig.subplots(1, 2, width_ratios=[1.2, 1])
+        self.hull = plotting.Hull2D(ax_hull, self.VALUES, self.LABELS, np.zeros(2))
+        ax_hull.set_title("output = weighted average of values")
+        self.bars = plotting.RowBars(ax_bar, np.zeros(3), self.LABELS, title="weights")
+        super().__init__([self.angle, self.v3_x, self.v3_y], fig, [self.hull, self.bars])
+
+    def redraw(self):
+        theta = math.radians(self.angle.value)
+        q = np.array([[math.cos(theta), math.sin(theta)]])  # (n=1, d_k=2)
+        self.values = self.VALUES.copy()
+        self.values[2] = (self.v3_x.value, self.v3_y.value)
+        out, w = attention(q, self.KEYS, self.values)  # (1, 2), (1, 3)
+        self.output, self.weights = out[0], w[0]
+        self.hull.update(self.values, self.output, sizes=self.weights)
+        self.bars.update(self.weights, highlight=int(np.argmax(self.weights)))
+
+
+class AttentionMatrixExplorer(Explorer):
+    """Type a sentence, pick a query token and a layer: the attention matrix and that token's row."""
+
+    LAYERS = [("layer 1: find the description", 0), ("layer 2: find the referent", 1)]
+
+    def __init__(self, sentence=examples.SENTENCE, query="it", layer=1):
+        self.sentence = widgets.Text(
+            value=sentence,
+            description="sentence",
+            continuous_update=False,
+            layout=widgets.Layout(width="min(100%, 36em)"),
+        )
+        self.query = widgets.Dropdown(description="query token", options=[("", 0)])
+        self.layer = widgets.ToggleButtons(options=self.LAYERS, value=layer)
+        self._tokens = None
+        tokens = examples.tokenize(sentence)
+        self._set_query_options(tokens, query)
+        fig, self.heatmap, self.bars = plotting.attention_figure(tokens, np.eye(len(tokens)), 0)
+        super().__init__([self.sentence, self.query, self.layer], fig, [self.heatmap, self.bars])
+
+    def _set_query_options(self, tokens, preferred):
+        with self.quietly():
+            self.query.options = [(f"{i}: {t}", i) for i, t in enumerate(tokens)]
+            self.query.value = tokens.index(preferred) if preferred in tokens else len(tokens) - 1
+
+    def redraw(self):
+        tokens = examples.tokenize(self.sentence.value)  # SentenceError for empty / overlong input
+        if tokens != self._tokens:
+            if self._tokens is not None:
+                current = self._tokens[self.query.value] if self.query.value < len(self._tokens) else "it"
+                self._set_query_options(tokens, current)
+            self._tokens = tokens
+            self.static_labels = tuple(tokens)
+            self.result = examples.contextualize(tokens)
+        i, layer = self.query.value, self.layer.value
+        self.weights = self.result.weights[layer]  # (n, n)
+        self.row = self.weights[i]  # (n,)
+        self.heatmap.update(self.weights, tokens, tokens, highlight_row=i)
+        self.heatmap.ax.set_title(self.LAYERS[layer][0])
+        self.bars.update(self.row, tokens, highlight=i)
+        self.bars.ax.set_title(f'row of "{tokens[i]}": where it looks')
+        unknown = [t for t, k in zip(tokens, examples.known(tokens), strict=True) if not k]
+        if unknown:
+            note = ", ".join(unknown[:6]) + ("…" if len(unknown) > 6 else "")
+            self.note = f"Not in the hand-built vocabulary, so given fixed pseudo-random vectors: {note}"
+        else:
+            self.note = ""

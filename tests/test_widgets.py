@@ -1,0 +1,191 @@
+"""Headless tests of the explorers: set a control as a reader would, check the numbers behind the picture."""
+
+import math
+
+import numpy as np
+import pytest
+
+from selfattention import attention, examples, normalize, score, widgets
+
+
+def frontend_sets(control, value):
+    """Change a control the way the browser does: through a comm message, not a Python assignment."""
+    if hasattr(control, "index"):  # selection widgets sync the index of the chosen option, not the value
+        state = {"index": list(control._options_values).index(value)}
+    else:
+        state = {"value": value}
+    control._handle_msg(
+        {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []}
+    )
+
+
+def test_dot_product_explorer_recomputes_scores_and_redraws():
+    e = widgets.DotProductExplorer(angle=0, length=1.0)
+    np.testing.assert_allclose(e.scores, e.KEYS[:, 0])  # query (1, 0): the dot product is each key's x
+    first_picture = e.image.value
+    frontend_sets(e.angle, 90)
+    np.testing.assert_allclose(e.query, [0.0, 1.0], atol=1e-15)
+    np.testing.assert_allclose(e.scores, e.KEYS[:, 1], atol=1e-15)  # now each key's y
+    heights = [bar.get_height() for bar in e.bars.bars]
+    np.testing.assert_allclose(heights, e.scores)
+    assert e.arrows.arrows[0].xy == pytest.approx((0.0, 1.0))
+    assert e.image.value != first_picture
+    e.angle.value = 0
+    assert e.image.value == first_picture  # the same state draws the same picture
+
+
+def test_scaling_explorer_shows_softmax_saturating_without_the_scale():
+    e = widgets.ScalingExplorer(d_k=1)
+    assert e.unscaled.max() < 0.6  # d_k = 1: scores are small either way
+    e.d_k.value = 1024
+    q, k = e.sample(1024)
+    np.testing.assert_allclose(e.unscaled, normalize(q @ k.T)[0])
+    np.testing.assert_allclose(e.scaled, normalize(q @ k.T / 32.0)[0])
+    assert e.unscaled.max() > 0.99  # almost one-hot: the gradient through softmax vanishes
+    assert e.scaled.max() < 0.9
+    np.testing.assert_allclose([b.get_height() for b in e.raw_bars.bars], e.unscaled)
+    np.testing.assert_allclose([b.get_height() for b in e.scaled_bars.bars], e.scaled)
+    assert "32" not in e.raw_bars.ax.get_title()
+    assert "√1024" in e.scaled_bars.ax.get_title()
+
+
+def test_temperature_explorer_goes_from_uniform_to_one_hot():
+    e = widgets.TemperatureExplorer(scores=[2.0, 1.0, 0.0], scale=0.0)
+    np.testing.assert_allclose(e.weights, [1 / 3] * 3)
+    e.scale.value = 16.0
+    assert e.weights[0] > 0.9999
+    np.testing.assert_allclose([b.get_height() for b in e.score_bars.bars], [32.0, 16.0, 0.0])
+    assert e.score_bars.ax.get_ylim()[1] > 32.0  # the axis followed the larger scores
+
+
+def test_blend_explorer_output_stays_in_the_triangle_and_follows_the_value():
+    e = widgets.BlendExplorer(angle=90)
+    out, w = attention(np.array([[0.0, 1.0]]), e.KEYS, e.VALUES)
+    np.testing.assert_allclose(e.output, out[0], atol=1e-12)
+    np.testing.assert_allclose(e.weights, w[0], atol=1e-12)
+    before = e.output.copy()
+    frontend_sets(e.v3_x, 1.5)
+    assert e.values[2, 0] == 1.5
+    assert e.output[0] > before[0]  # v3 moved right, so did the output
+    np.testing.assert_allclose(e.output, e.weights @ e.values, atol=1e-12)
+    np.testing.assert_allclose(e.hull.output.get_xdata(), [e.output[0]])
+    for angle in range(0, 360, 10):
+        e.angle.value = angle
+        lo, hi = e.values.min(axis=0), e.values.max(axis=0)
+        assert ((e.output >= lo - 1e-12) & (e.output <= hi + 1e-12)).all()
+
+
+def test_attention_matrix_explorer_follows_sentence_query_and_layer():
+    e = widgets.AttentionMatrixExplorer()
+    tokens = examples.tokenize(examples.SENTENCE)
+    assert e.query.label == "7: it"
+    expected = examples.contextualize(examples.SENTENCE)
+    np.testing.assert_allclose(e.weights, expected.weights[1])
+    np.testing.assert_allclose(e.heatmap.image.get_array(), expected.weights[1])
+    assert tokens[int(np.argmax(e.row))] == "animal"
+    np.testing.assert_allclose([b.get_height() for b in e.bars.bars], e.row)
+
+    frontend_sets(e.sentence, examples.SENTENCE_WIDE)
+    assert e.query.label == "7: it"  # the chosen token is kept when it is still there
+    assert examples.tokenize(examples.SENTENCE_WIDE)[int(np.argmax(e.row))] == "street"
+
+    e.layer.value = 0
+    np.testing.assert_allclose(e.weights, examples.contextualize(examples.SENTENCE_WIDE).weights[0])
+    assert int(np.argmax(e.row)) == 10  # layer 1: "it" looks at the adjective "wide"
+
+    e.sentence.value = "The cat sat"
+    assert e.heatmap.image.get_array().shape == (3, 3)
+    assert [t.get_text() for t in e.heatmap.ax.get_xticklabels()] == ["the", "cat", "sat"]
+    assert len(e.bars.bars) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("", "at least one word"),
+        ("   \t  ", "at least one word"),
+        ("?!… 🙂🙂", "at least one word"),
+        (" ".join(["word"] * 40), "has 40 words"),
+        ("a" * 500, "longer than"),
+    ],
+)
+def test_bad_sentences_give_a_friendly_message_and_keep_the_picture(text, message):
+    e = widgets.AttentionMatrixExplorer()
+    picture, weights = e.image.value, e.weights
+    frontend_sets(e.sentence, text)
+    assert message in e.message.value
+    assert "Traceback" not in e.message.value
+    assert e.image.value == picture
+    assert e.weights is weights
+    e.sentence.value = "the dog was tired"
+    assert e.message.value == ""  # fixed input clears the message
+    assert e.weights.shape == (4, 4)
+
+
+def test_unusual_unicode_is_handled_and_unknown_words_are_named():
+    e = widgets.AttentionMatrixExplorer()
+    e.sentence.value = "Ｔｈｅ café’s naïve dog — was tired"
+    assert e._tokens == ["the", "café's", "naïve", "dog", "was", "tired"]
+    assert "café&#x27;s" in e.message.value  # the note names the unknown words
+    assert np.isfinite(e.weights).all()
+
+
+def test_unknown_words_get_the_same_vector_every_time():
+    a, b = examples.unknown_word_vector("zebra"), examples.unknown_word_vector("zebra")
+    np.testing.assert_array_equal(a, b)
+    assert math.isclose(np.linalg.norm(a), 0.5)
+    assert not np.allclose(a, examples.unknown_word_vector("zebras"))
+
+
+class BrokenExplorer(widgets.TemperatureExplorer):
+    """A deliberately broken callback: the first drawing works, every later one raises."""
+
+    def redraw(self):
+        if hasattr(self, "weights"):
+            raise RuntimeError("deliberately broken")
+        super().redraw()
+
+
+def test_an_exception_in_a_callback_is_caught(widget_errors):
+    e = BrokenExplorer()
+    # A change from the browser: ipywidgets catches the exception and only logs it ...
+    frontend_sets(e.scale, 4.0)
+    assert "Something went wrong (RuntimeError)" in e.message.value
+    # ... and the autouse fixture `widget_errors` (conftest.py) sees the log record, so the test would fail.
+    assert [type(r.exc_info[1]) for r in widget_errors.records] == [RuntimeError]
+    assert "deliberately broken" in str(widget_errors.records[0].exc_info[1])
+    widget_errors.records.clear()  # expected here; anywhere else it fails the test
+    # A change from Python code (a notebook cell, a test) is not swallowed at all:
+    with pytest.raises(RuntimeError, match="deliberately broken"):
+        e.scale.value = 8.0
+
+
+def test_a_broken_explorer_fails_when_built():
+    class BrokenAtOnce(widgets.TemperatureExplorer):
+        def redraw(self):
+            raise ZeroDivisionError
+
+    with pytest.raises(ZeroDivisionError):
+        BrokenAtOnce()
+
+
+def test_redraws_update_artists_in_place():
+    e = widgets.AttentionMatrixExplorer()
+    image, bars = e.heatmap.image, e.bars.bars
+    e.query.value = 1
+    e.layer.value = 0
+    assert e.heatmap.image is image  # same artists, new data
+    assert e.bars.bars is bars
+    assert len(e.fig.axes) == 3  # heatmap, colour bar, row: nothing was added
+
+
+def test_explorer_displays_as_its_widget():
+    e = widgets.TemperatureExplorer()
+    bundle = e._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert e.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_score_used_by_explorers_is_the_package_function():
+    e = widgets.DotProductExplorer(angle=45, length=2.0)
+    np.testing.assert_allclose(e.scores, score(e.query[None, :], e.KEYS, scale=1.0)[0])
