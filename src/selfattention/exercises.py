@@ -1,0 +1,195 @@
+"""Check functions for the exercises at the end of each chapter.
+
+    from selfattention.exercises import check
+    check("softmax-by-hand", [0.125, 0.25, 0.625])
+
+Every expected answer is computed with the package's own functions when you ask, never typed in as a
+number, so an exercise cannot disagree with the code the chapter shows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import examples
+from .numpy_backend import attention, blend, score, softmax
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The verdict on one answer: truthy when right, and a message that says why."""
+
+    correct: bool
+    message: str
+
+    def __bool__(self) -> bool:
+        return self.correct
+
+    def __repr__(self) -> str:
+        return ("✓ Correct. " if self.correct else "✗ Not yet. ") + self.message
+
+    def _repr_html_(self) -> str:
+        colour = "#1b7f3b" if self.correct else "#b00020"
+        return f'<p style="color:{colour}"><b>{"✓ Correct." if self.correct else "✗ Not yet."}</b> {self.message}</p>'
+
+
+@dataclass(frozen=True)
+class Exercise:
+    question: str
+    expected: Callable[[], object]  # computes the answer with the package
+    kind: str  # "number", "array", "shape", "word" or "function"
+    hint: str
+    tolerance: float = 1e-6
+
+
+def _hungry_referent():
+    c = examples.contextualize(examples.SENTENCE.replace("tired", "hungry"))
+    row = c.row("it")
+    return max(row, key=row.get)
+
+
+def _tired_looks_at():
+    c = examples.contextualize(examples.SENTENCE)
+    row = c.row("tired", layer=1)
+    return max(row, key=row.get)
+
+
+def _variance_of_dot_products(d_k=256, samples=20000):
+    rng = np.random.default_rng(0)
+    q, k = rng.standard_normal((2, samples, d_k))
+    return float(np.var(np.einsum("sd,sd->s", q, k)))
+
+
+EXERCISES: dict[str, Exercise] = {
+    "intuition-hungry": Exercise(
+        'Replace "tired" with "hungry". Which token gets the largest weight in the row of "it" (last layer)?',
+        _hungry_referent,
+        "word",
+        '"hungry" is said of living things, like "tired".',
+    ),
+    "self-shapes": Exercise(
+        "Self-attention over 5 tokens gives an attention matrix of which shape? Answer as a tuple (rows, columns).",
+        lambda: attention(np.zeros((5, 3)), np.zeros((5, 3)), np.zeros((5, 2)))[1].shape,
+        "shape",
+        "One row per query, one column per key; in self-attention both are the same 5 tokens.",
+    ),
+    "cross-shapes": Exercise(
+        "Cross-attention from a 5-token sentence (queries) to a 7-token sentence (keys and values): weights shape?",
+        lambda: attention(np.zeros((5, 3)), np.zeros((7, 3)), np.zeros((7, 2)))[1].shape,
+        "shape",
+        "Rows: the sequence that asks (queries). Columns: the sequence that is looked at (keys).",
+    ),
+    "score-by-hand": Exercise(
+        "q = [1, 2, 0, 1] and k = [2, 0, 1, 3]. What is the scaled score q·k / √d_k?",
+        lambda: float(score([[1, 2, 0, 1]], [[2, 0, 1, 3]])[0, 0]),
+        "number",
+        "Multiply entry by entry and add: 2 + 0 + 0 + 3; then divide by √4.",
+    ),
+    "score-variance": Exercise(
+        "q and k have d_k = 256 independent standard-normal entries. About how large is the variance of q·k?",
+        _variance_of_dot_products,
+        "number",
+        "Each product q_i k_i has variance 1, and the variances of independent terms add up.",
+        tolerance=0.05,  # relative: a sampling estimate
+    ),
+    "softmax-by-hand": Exercise(
+        "What is softmax([0, ln 2, ln 5])? Answer as a list of three numbers.",
+        lambda: softmax([0.0, math.log(2), math.log(5)]),
+        "array",
+        "exp of the scores is [1, 2, 5]; divide by their sum.",
+    ),
+    "softmax-shift": Exercise(
+        "What is softmax([1000, 1000 + ln 3])? (A naive softmax returns NaN here.)",
+        lambda: softmax([1000.0, 1000.0 + math.log(3)]),
+        "array",
+        "Subtracting the same number from every score does not change the softmax.",
+    ),
+    "blend-by-hand": Exercise(
+        "Weights [0.5, 0.25, 0.25] blend the values [2, 0], [0, 4] and [4, 4]. What is the output vector?",
+        lambda: blend([[0.5, 0.25, 0.25]], [[2.0, 0.0], [0.0, 4.0], [4.0, 4.0]])[0],
+        "array",
+        "Half of the first value plus a quarter of each of the others, coordinate by coordinate.",
+    ),
+    "matrix-tired": Exercise(
+        'In the last layer, which token does "tired" give its largest weight to?',
+        _tired_looks_at,
+        "word",
+        'Read the row of "tired" in the heatmap of layer 2.',
+    ),
+    "code-loop": Exercise(
+        "Write attention(q, k, v) with plain Python loops (no matrix products) and pass the function itself.",
+        lambda: attention,
+        "function",
+        "For each query: scores with every key, softmax, then the weighted sum of the values.",
+    ),
+    "cost-memory": Exercise(
+        "How many MiB does one float32 attention matrix take for n = 4096 tokens and 8 heads?",
+        lambda: 8 * 4096 * 4096 * np.dtype(np.float32).itemsize / 2**20,
+        "number",
+        "n × n numbers per head, 4 bytes each, 8 heads; 1 MiB = 2**20 bytes.",
+    ),
+}
+
+
+def question(exercise: str) -> str:
+    """The text of an exercise."""
+    return _get(exercise).question
+
+
+def _get(exercise: str) -> Exercise:
+    if exercise not in EXERCISES:
+        raise KeyError(f"no exercise called {exercise!r}; the exercises are: {', '.join(EXERCISES)}")
+    return EXERCISES[exercise]
+
+
+def check(exercise: str, answer) -> Feedback:
+    """Tell whether ``answer`` is right for ``exercise``, with a hint when it is not."""
+    ex = _get(exercise)
+    expected = ex.expected()
+    try:
+        if ex.kind == "function":
+            return _check_function(answer, expected, ex.hint)
+        if ex.kind == "word":
+            ok = str(answer).strip().strip("\"'").lower() == str(expected)
+            return Feedback(ok, f'"{expected}" it is.' if ok else ex.hint)
+        if ex.kind == "shape":
+            ok = tuple(int(a) for a in answer) == tuple(expected)
+            return Feedback(ok, f"{tuple(expected)}." if ok else ex.hint)
+        got = np.asarray(answer, dtype=float)
+        want = np.asarray(expected, dtype=float)
+        if got.shape != want.shape:
+            return Feedback(False, f"Expected {want.size} number(s), got {got.size}. {ex.hint}")
+        if ex.kind == "number" and ex.tolerance >= 0.01:
+            ok = bool(np.allclose(got, want, rtol=ex.tolerance, atol=0))
+        else:
+            ok = bool(np.allclose(got, want, rtol=0, atol=max(ex.tolerance, 1e-3 * np.abs(want).max())))
+        shown = np.array2string(np.round(want, 4), separator=", ") if want.ndim else f"{float(want):.4g}"
+        return Feedback(ok, f"The answer is {shown}." if ok else ex.hint)
+    except (TypeError, ValueError) as err:
+        return Feedback(False, f"Could not read the answer ({err}). {ex.hint}")
+
+
+def _check_function(fn, reference, hint) -> Feedback:
+    if not callable(fn):
+        return Feedback(False, "Pass the function itself, e.g. check('code-loop', my_attention).")
+    rng = np.random.default_rng(0)
+    for n, m, d_k, d_v in [(1, 1, 1, 1), (3, 4, 2, 5), (6, 6, 4, 3)]:
+        q, k, v = rng.standard_normal((n, d_k)), rng.standard_normal((m, d_k)), rng.standard_normal((m, d_v))
+        result = fn(q.tolist(), k.tolist(), v.tolist())
+        result = result[0] if isinstance(result, tuple) else result
+        expected, _ = reference(q, k, v)
+        got = np.asarray(result, dtype=float)
+        if got.shape != expected.shape:
+            return Feedback(
+                False,
+                f"For n={n}, m={m}, d_v={d_v} the output should have shape {expected.shape}, got {got.shape}.",
+            )
+        if not np.allclose(got, expected, rtol=1e-6, atol=1e-9):
+            return Feedback(
+                False, f"Wrong numbers for n={n}, m={m}, d_k={d_k}. Did you divide the scores by √d_k? {hint}"
+            )
+    return Feedback(True, "Your loops agree with the package's attention on three random problems.")

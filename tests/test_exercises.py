@@ -1,0 +1,80 @@
+"""The check functions accept the right answers and reject wrong ones with a hint."""
+
+import math
+
+import numpy as np
+import pytest
+
+from selfattention import exercises
+from selfattention.exercises import EXERCISES, check
+
+RIGHT = {
+    "intuition-hungry": "animal",
+    "self-shapes": (5, 5),
+    "cross-shapes": (5, 7),
+    "score-by-hand": 2.5,  # (1·2 + 2·0 + 0·1 + 1·3) / √4
+    "score-variance": 256,
+    "softmax-by-hand": [1 / 8, 2 / 8, 5 / 8],
+    "softmax-shift": [0.25, 0.75],
+    "blend-by-hand": [2.0, 2.0],  # 0.5·[2,0] + 0.25·[0,4] + 0.25·[4,4]
+    "matrix-tired": "animal",
+    "cost-memory": 512,
+}
+WRONG = {
+    "intuition-hungry": "street",
+    "self-shapes": (5, 3),
+    "cross-shapes": (7, 5),
+    "score-by-hand": 5.0,  # forgot the scale
+    "score-variance": 16,  # the standard deviation, not the variance
+    "softmax-by-hand": [0, math.log(2), math.log(5)],
+    "softmax-shift": [float("nan"), float("nan")],
+    "blend-by-hand": [2.0, 2.5],
+    "matrix-tired": "tired",
+    "cost-memory": 64,
+}
+
+
+def loop_attention(q, k, v):
+    out = []
+    for qi in q:
+        scores = [sum(a * b for a, b in zip(qi, kj, strict=True)) / math.sqrt(len(qi)) for kj in k]
+        top = max(scores)
+        e = [math.exp(s - top) for s in scores]
+        w = [x / sum(e) for x in e]
+        out.append([sum(w[j] * v[j][c] for j in range(len(v))) for c in range(len(v[0]))])
+    return out
+
+
+def test_every_exercise_has_a_right_and_a_wrong_answer_here():
+    assert set(RIGHT) | {"code-loop"} == set(EXERCISES)
+
+
+@pytest.mark.parametrize("name", RIGHT)
+def test_right_answers_pass(name):
+    feedback = check(name, RIGHT[name])
+    assert feedback, feedback
+    assert repr(feedback).startswith("✓ Correct.")
+
+
+@pytest.mark.parametrize("name", WRONG)
+def test_wrong_answers_fail_with_the_hint(name):
+    feedback = check(name, WRONG[name])
+    assert not feedback
+    assert EXERCISES[name].hint in feedback.message
+    assert "Not yet" in feedback._repr_html_()
+
+
+def test_function_exercise():
+    assert check("code-loop", loop_attention)
+    unscaled = check("code-loop", lambda q, k, v: np.asarray(q) @ np.asarray(k).T)
+    assert not unscaled
+    assert "shape" in unscaled.message or "√d_k" in unscaled.message
+    assert not check("code-loop", 42)
+
+
+def test_unreadable_answers_and_unknown_exercises():
+    assert "Could not read" in check("score-by-hand", "two and a half").message
+    assert "Expected 3 number(s)" in check("softmax-by-hand", [1.0]).message
+    with pytest.raises(KeyError, match="no exercise called 'nope'"):
+        check("nope", 1)
+    assert "hungry" in exercises.question("intuition-hungry")
