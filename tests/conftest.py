@@ -43,9 +43,7 @@ class Backend:
 BACKENDS = [
     pytest.param(Backend("numpy", numpy_backend), id="numpy"),
     pytest.param(Backend("torch-cpu", torch_backend, "cpu"), id="torch-cpu"),
-    pytest.param(
-        Backend("torch-cuda", torch_backend, "cuda"), id="torch-cuda", marks=[pytest.mark.gpu, requires_cuda]
-    ),
+    pytest.param(Backend("torch-cuda", torch_backend, "cuda"), id="torch-cuda", marks=[pytest.mark.gpu, requires_cuda]),
 ]
 
 

@@ -62,9 +62,7 @@ def test_mask_that_does_not_broadcast(backend):
 def test_mask_may_not_enlarge_the_scores(backend):
     q, k, v = arrays(backend, (3, 4), (5, 4), (5, 2))
     mask = backend.mask(np.ones((2, 3, 5)))
-    with pytest.raises(
-        ValueError, match=re.escape("(2, 3, 5) does not broadcast to the scores' shape (3, 5)")
-    ):
+    with pytest.raises(ValueError, match=re.escape("(2, 3, 5) does not broadcast to the scores' shape (3, 5)")):
         backend.mod.attention(q, k, v, mask=mask)
 
 
@@ -77,9 +75,7 @@ def test_mask_must_be_boolean(backend):
 
 def test_batch_dimensions_that_do_not_broadcast(backend):
     q, k, v = arrays(backend, (2, 3, 4), (3, 5, 4), (3, 5, 2))
-    with pytest.raises(
-        ValueError, match=re.escape("batch dimensions do not broadcast: q (2, 3, 4), k (3, 5, 4)")
-    ):
+    with pytest.raises(ValueError, match=re.escape("batch dimensions do not broadcast: q (2, 3, 4), k (3, 5, 4)")):
         backend.mod.attention(q, k, v)
 
 
@@ -148,9 +144,7 @@ def test_torch_rejects_non_tensors():
     with pytest.raises(TypeError, match="q must be a torch.Tensor, got list"):
         torch_backend.attention([[1.0]], torch.ones(1, 1), torch.ones(1, 1))
     with pytest.raises(TypeError, match="mask must be a boolean torch.Tensor, got ndarray"):
-        torch_backend.attention(
-            torch.ones(2, 1), torch.ones(2, 1), torch.ones(2, 1), mask=np.ones((2, 2), bool)
-        )
+        torch_backend.attention(torch.ones(2, 1), torch.ones(2, 1), torch.ones(2, 1), mask=np.ones((2, 2), bool))
 
 
 def test_self_attention_checks_projection_shapes(backend):

@@ -13,9 +13,7 @@ def test_scores_are_scaled_dot_products(backend):
     k = backend.asarray([[3.0, 1.0, 0.0, 0.0], [0.0, 0.0, 5.0, 1.0]])
     # q·k = 5 and 0; d_k = 4 so the default scale is 1/2.
     np.testing.assert_allclose(backend.to_numpy(backend.mod.score(q, k)), [[2.5, 0.0]], rtol=0, atol=1e-15)
-    np.testing.assert_allclose(
-        backend.to_numpy(backend.mod.score(q, k, scale=1)), [[5.0, 0.0]], rtol=0, atol=0
-    )
+    np.testing.assert_allclose(backend.to_numpy(backend.mod.score(q, k, scale=1)), [[5.0, 0.0]], rtol=0, atol=0)
 
 
 def test_two_by_two(backend):
@@ -115,7 +113,5 @@ def test_batch_dimensions_broadcast(backend):
     assert tuple(w.shape) == (2, 3, 4, 5)
     for b in range(2):
         for h in range(3):
-            ref, _ = backend.mod.attention(
-                backend.asarray(q[b, 0]), backend.asarray(k[h]), backend.asarray(v)
-            )
+            ref, _ = backend.mod.attention(backend.asarray(q[b, 0]), backend.asarray(k[h]), backend.asarray(v))
             np.testing.assert_allclose(backend.to_numpy(out)[b, h], backend.to_numpy(ref), atol=1e-14)

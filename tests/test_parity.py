@@ -70,9 +70,7 @@ def test_torch_backend_matches_sdpa(case, dtype, device):
     assert out.device == q.device
     assert out.dtype == dtype
     torch.testing.assert_close(out, expected, rtol=0, atol=TOL[dtype])
-    torch.testing.assert_close(
-        torch_backend.fused_attention(q, k, v, **c["kw"]), expected, rtol=0, atol=TOL[dtype]
-    )
+    torch.testing.assert_close(torch_backend.fused_attention(q, k, v, **c["kw"]), expected, rtol=0, atol=TOL[dtype])
     out_np, _ = numpy_backend.attention(*(t.cpu().numpy() for t in (q, k, v)), **c["kw"])
     np.testing.assert_allclose(out.cpu().numpy(), out_np, rtol=0, atol=TOL[dtype])
 
@@ -91,13 +89,9 @@ def test_boolean_masks_match_sdpa(mask_shape, device):
     expected = sdpa_reference(q, k, v, mask=mask)
     out, w = torch_backend.attention(q, k, v, mask=mask)
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
-    torch.testing.assert_close(
-        torch_backend.fused_attention(q, k, v, mask=mask), expected, rtol=0, atol=1e-12
-    )
+    torch.testing.assert_close(torch_backend.fused_attention(q, k, v, mask=mask), expected, rtol=0, atol=1e-12)
     assert not torch.isnan(w).any()
-    out_np, w_np = numpy_backend.attention(
-        q.cpu().numpy(), k.cpu().numpy(), v.cpu().numpy(), mask=mask.cpu().numpy()
-    )
+    out_np, w_np = numpy_backend.attention(q.cpu().numpy(), k.cpu().numpy(), v.cpu().numpy(), mask=mask.cpu().numpy())
     np.testing.assert_allclose(out_np, expected.cpu().numpy(), rtol=0, atol=1e-12)
     np.testing.assert_allclose(
         numpy_backend.chunked_attention(
@@ -114,9 +108,7 @@ def test_boolean_masks_match_sdpa(mask_shape, device):
 def test_self_attention_matches_multihead_attention(device, causal):
     d, n = 6, 5
     torch.manual_seed(0)
-    mha = torch.nn.MultiheadAttention(
-        d, num_heads=1, bias=False, batch_first=True, dtype=torch.float64, device=device
-    )
+    mha = torch.nn.MultiheadAttention(d, num_heads=1, bias=False, batch_first=True, dtype=torch.float64, device=device)
     with torch.no_grad():
         mha.out_proj.weight.copy_(torch.eye(d))  # output projection = identity: plain attention is left
     x = randn(2, n, d, device=device, seed=5)

@@ -57,9 +57,7 @@ def test_permuting_tokens_permutes_self_attention_outputs(b, data, random):
     w_q, w_k, w_v = (rng.standard_normal((d, d)) for _ in range(3))
     perm = rng.permutation(x.shape[0])
     out, w = (b.to_numpy(a) for a in b.mod.self_attention(*(b.asarray(a) for a in (x, w_q, w_k, w_v))))
-    out_p, w_p = (
-        b.to_numpy(a) for a in b.mod.self_attention(*(b.asarray(a) for a in (x[perm], w_q, w_k, w_v)))
-    )
+    out_p, w_p = (b.to_numpy(a) for a in b.mod.self_attention(*(b.asarray(a) for a in (x[perm], w_q, w_k, w_v))))
     np.testing.assert_allclose(out_p, out[perm], rtol=0, atol=1e-10)
     np.testing.assert_allclose(w_p, w[np.ix_(perm, perm)], rtol=0, atol=1e-12)
 

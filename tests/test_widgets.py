@@ -14,9 +14,7 @@ def frontend_sets(control, value):
         state = {"index": list(control._options_values).index(value)}
     else:
         state = {"value": value}
-    control._handle_msg(
-        {"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []}
-    )
+    control._handle_msg({"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []})
 
 
 def test_dot_product_explorer_recomputes_scores_and_redraws():

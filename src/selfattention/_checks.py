@@ -47,9 +47,7 @@ def check_qk(q_shape, k_shape) -> None:
     if k_shape[-2] == 0:
         raise ValueError(f"k must hold at least one token to attend to, got k {_fmt(k_shape)}")
     if q_shape[-1] != k_shape[-1]:
-        raise ValueError(
-            f"q and k must have the same last dimension d_k, got q {_fmt(q_shape)} and k {_fmt(k_shape)}"
-        )
+        raise ValueError(f"q and k must have the same last dimension d_k, got q {_fmt(q_shape)} and k {_fmt(k_shape)}")
     broadcast_batch({"q": q_shape, "k": k_shape})
 
 
@@ -70,9 +68,7 @@ def check_qkv(q_shape, k_shape, v_shape) -> None:
     check_qk(q_shape, k_shape)
     check_ndim("v", v_shape)
     if k_shape[-2] != v_shape[-2]:
-        raise ValueError(
-            f"k and v must have the same number of tokens m, got k {_fmt(k_shape)} and v {_fmt(v_shape)}"
-        )
+        raise ValueError(f"k and v must have the same number of tokens m, got k {_fmt(k_shape)} and v {_fmt(v_shape)}")
     broadcast_batch({"q": q_shape, "k": k_shape, "v": v_shape})
 
 

@@ -42,10 +42,7 @@ def _vec(**features: float) -> np.ndarray:
 
 #: Hand-built word vectors (d_model = len(FEATURES)). Other words get a deterministic vector: see embed().
 VOCABULARY: dict[str, np.ndarray] = {
-    **{
-        w: _vec(glue=1.0)
-        for w in ["the", "a", "an", "because", "too", "on", "of", "and", "to", "in", "at", "we"]
-    },
+    **{w: _vec(glue=1.0) for w in ["the", "a", "an", "because", "too", "on", "of", "and", "to", "in", "at", "we"]},
     **{w: _vec(alive=1.0, noun=1.0) for w in ["animal", "dog", "cat", "bird", "horse", "child", "chicken"]},
     **{w: _vec(place=1.0, noun=1.0) for w in ["street", "road", "bridge", "square"]},
     "river": _vec(place=0.5, nature=1.0, noun=1.0),
@@ -89,14 +86,11 @@ def tokenize(sentence: str, *, max_tokens: int = MAX_TOKENS) -> list[str]:
         raise SentenceError("Type a sentence with at least one word (letters or digits).")
     if len(tokens) > max_tokens:
         raise SentenceError(
-            f"That sentence has {len(tokens)} words; the explorer shows at most {max_tokens}. "
-            "Try a shorter one."
+            f"That sentence has {len(tokens)} words; the explorer shows at most {max_tokens}. Try a shorter one."
         )
     long = [t for t in tokens if len(t) > MAX_WORD_LENGTH]
     if long:
-        raise SentenceError(
-            f"'{long[0][:12]}…' is longer than {MAX_WORD_LENGTH} characters; is it a real word?"
-        )
+        raise SentenceError(f"'{long[0][:12]}…' is longer than {MAX_WORD_LENGTH} characters; is it a real word?")
     return tokens
 
 

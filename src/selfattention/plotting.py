@@ -131,9 +131,7 @@ class Heatmap:
 class RowBars:
     """One row of weights (or scores) as bars, one bar per key token."""
 
-    def __init__(
-        self, ax, values, labels, *, title="", ylabel="attention weight", ylim=(0.0, 1.0), color=KEY_COLOR
-    ):
+    def __init__(self, ax, values, labels, *, title="", ylabel="attention weight", ylim=(0.0, 1.0), color=KEY_COLOR):
         self.ax, self.color, self.ylim = ax, color, ylim
         ax.set_title(title)
         ax.set_ylabel(ylabel)
@@ -197,12 +195,10 @@ class Arrows2D:
         ax.axhline(0, color="0.85", lw=0.8, zorder=0)
         ax.axvline(0, color="0.85", lw=0.8, zorder=0)
         self.arrows = [
-            ax.annotate("", xy=(0, 0), xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=c, lw=2))
-            for c in colors
+            ax.annotate("", xy=(0, 0), xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=c, lw=2)) for c in colors
         ]
         self.labels = [
-            ax.text(0, 0, lab, color=c, fontsize=10, fontweight="bold")
-            for lab, c in zip(labels, colors, strict=True)
+            ax.text(0, 0, lab, color=c, fontsize=10, fontweight="bold") for lab, c in zip(labels, colors, strict=True)
         ]
         self.update(vectors)
 
@@ -225,13 +221,9 @@ class Hull2D:
         ax.set_aspect("equal")
         ax.set_xlabel("value feature 1")
         ax.set_ylabel("value feature 2")
-        self.polygon = Polygon(
-            np.zeros((3, 2)), closed=True, alpha=0.15, color=KEY_COLOR, label="all possible outputs"
-        )
+        self.polygon = Polygon(np.zeros((3, 2)), closed=True, alpha=0.15, color=KEY_COLOR, label="all possible outputs")
         ax.add_patch(self.polygon)
-        self.points = ax.scatter(
-            *np.asarray(values, dtype=float).T, s=60, color=KEY_COLOR, zorder=3, label="values"
-        )
+        self.points = ax.scatter(*np.asarray(values, dtype=float).T, s=60, color=KEY_COLOR, zorder=3, label="values")
         self.labels = [ax.text(0, 0, lab, color=KEY_COLOR, fontsize=10) for lab in labels]
         (self.output,) = ax.plot([], [], "*", ms=18, color=OUTPUT_COLOR, zorder=4, label="output")
         ax.legend(loc="lower left", fontsize=8)

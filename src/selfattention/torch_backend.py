@@ -51,9 +51,7 @@ def _as_tensor(x, name: str) -> torch.Tensor:
             f"use {name}.float()"
         )
     if not bool(torch.isfinite(x).all()):
-        raise ValueError(
-            f"{name} contains NaN or inf (shape {tuple(x.shape)}); attention needs finite inputs"
-        )
+        raise ValueError(f"{name} contains NaN or inf (shape {tuple(x.shape)}); attention needs finite inputs")
     return x
 
 

@@ -144,9 +144,7 @@ class ScalingExplorer(Explorer):
         ax_raw, ax_scaled = fig.subplots(1, 2, sharey=True)
         labels = [f"k{i + 1}" for i in range(self.N_KEYS)]
         self.raw_bars = plotting.RowBars(ax_raw, np.zeros(self.N_KEYS), labels, title="softmax(q·k)")
-        self.scaled_bars = plotting.RowBars(
-            ax_scaled, np.zeros(self.N_KEYS), labels, title="softmax(q·k / √d_k)"
-        )
+        self.scaled_bars = plotting.RowBars(ax_scaled, np.zeros(self.N_KEYS), labels, title="softmax(q·k / √d_k)")
         super().__init__([self.d_k], fig, [self.raw_bars, self.scaled_bars])
 
     def sample(self, d_k):
@@ -172,17 +170,11 @@ class TemperatureExplorer(Explorer):
     def __init__(self, scores=(2.0, 1.0, 0.5, 0.0, -1.0), labels=None, scale=1.0):
         self.scores = np.asarray(scores, dtype=float)
         labels = labels or [f"k{i + 1}" for i in range(len(self.scores))]
-        self.scale = _slider(
-            widgets.SelectionSlider, "scale (1 / temperature)", options=SCALE_OPTIONS, value=scale
-        )
+        self.scale = _slider(widgets.SelectionSlider, "scale (1 / temperature)", options=SCALE_OPTIONS, value=scale)
         fig = plotting.new_figure(7, 3.2)
         ax_s, ax_w = fig.subplots(1, 2)
-        self.score_bars = plotting.RowBars(
-            ax_s, self.scores, labels, title="scores × scale", ylabel="score", ylim=None
-        )
-        self.weight_bars = plotting.RowBars(
-            ax_w, np.zeros(len(self.scores)), labels, title="softmax: weights"
-        )
+        self.score_bars = plotting.RowBars(ax_s, self.scores, labels, title="scores × scale", ylabel="score", ylim=None)
+        self.weight_bars = plotting.RowBars(ax_w, np.zeros(len(self.scores)), labels, title="softmax: weights")
         super().__init__([self.scale], fig, [self.score_bars, self.weight_bars])
 
     def redraw(self):
