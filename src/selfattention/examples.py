@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numpy_backend import self_attention
+from .numpy_backend import attention, self_attention
 
 #: The named features: one column of every hand-built word vector each.
 FEATURES = (
@@ -173,6 +173,10 @@ class Contextualized:
     weights: list[np.ndarray]  # one (n, n) attention matrix per layer
     outputs: list[np.ndarray]  # (n, d_model) after each layer
 
+    def vector(self, token: str, layer: int = -1) -> np.ndarray:
+        """The output vector of the first occurrence of ``token`` after ``layer``."""
+        return self.outputs[layer][self.tokens.index(token)]
+
     def row(self, token: str, layer: int = -1) -> dict[str, float]:
         """The attention row of the first ``token``: {key token: weight}, repeated key words summed."""
         i = self.tokens.index(token)
@@ -194,6 +198,23 @@ def contextualize(sentence: str | list[str], layers=None) -> Contextualized:
         weights.append(w)
         outputs.append(x)
     return Contextualized(tokens, inputs, weights, outputs)
+
+
+def plain_self_attention(sentence: str | list[str]) -> Contextualized:
+    """The plainest self-attention: each token's own vector is its query, key and value, ``attention(x, x, x)``.
+
+    No projections, no residual: the output of a token is just the weighted average of the sentence's vectors.
+    """
+    tokens = tokenize(sentence) if isinstance(sentence, str) else list(sentence)
+    x = embed(tokens)  # (n, d_model)
+    out, w = attention(x, x, x)  # (n, d_model), (n, n)
+    return Contextualized(tokens, x, [w], [out])
+
+
+def cosine(a, b) -> float:
+    """Cosine similarity of two vectors: 1 for the same direction, 0 for perpendicular ones."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
 def naive_softmax(x, axis=-1):

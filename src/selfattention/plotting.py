@@ -262,3 +262,58 @@ def convex_hull(points) -> np.ndarray:
 
     lower, upper = half(pts), half(reversed(pts))
     return np.array(lower[:-1] + upper[:-1])
+
+
+# --- Static figures for the chapters -------------------------------------------------------------------------
+
+
+def heatmaps(panels, *, width=None, height=3.6, annotate=None):
+    """Several labelled attention matrices side by side; ``panels`` is a list of (weights, rows, cols, title)."""
+    fig = new_figure(width or 4.6 * len(panels), height)
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (weights, rows, cols, title) in zip(axes, panels, strict=True):
+        Heatmap(ax, weights, rows, cols, title=title, annotate=annotate)
+    return fig
+
+
+def compare_rows(labels, rows: dict, *, title="", ylabel="attention weight", width=8.0, height=3.4):
+    """Grouped bars: one group per key token, one bar per named row of weights (e.g. two sentences)."""
+    fig = new_figure(width, height)
+    ax = fig.subplots()
+    k = len(rows)
+    x = np.arange(len(labels))
+    for i, (name, values) in enumerate(rows.items()):
+        ax.bar(x + (i - (k - 1) / 2) * 0.8 / k, values, width=0.8 / k, label=name)
+    ax.set_xticks(x, labels, rotation=45, ha="right", rotation_mode="anchor")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def loglog(x, series: dict, *, xlabel, ylabel, title="", reference_slope=None, width=6.0, height=3.8):
+    """Measured series on log-log axes, optionally with a dashed line of the given slope through the last one."""
+    fig = new_figure(width, height)
+    ax = fig.subplots()
+    x = np.asarray(x, dtype=float)
+    for name, y in series.items():
+        ax.loglog(x, y, "o-", label=name)
+    if reference_slope is not None:
+        y_last = np.asarray(list(series.values())[-1], dtype=float)
+        guide = y_last[-1] * (x / x[-1]) ** reference_slope
+        ax.loglog(x, guide, "--", color="0.5", label=f"slope {reference_slope} (∝ n^{reference_slope})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend()
+    ax.grid(True, which="major", alpha=0.3)
+    return fig
+
+
+def blend_picture(values, output, weights, labels, *, title="output = weighted average of values"):
+    """The value vectors, the polygon they span, and one blended output (a static Hull2D)."""
+    fig = new_figure(4.6, 4.2)
+    ax = fig.subplots()
+    Hull2D(ax, values, labels, output).update(values, output, sizes=weights)
+    ax.set_title(title)
+    return fig
