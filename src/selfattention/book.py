@@ -22,3 +22,33 @@ def glue(name: str, value, display: bool = False):
     except ImportError:
         return
     myst_glue(name, value, display=display)
+
+
+def side_by_side(left, right, titles=("NumPy", "PyTorch")):
+    """Display the real source of two functions in two columns (one above the other on narrow screens)."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+    from pygments.lexers import PythonLexer
+
+    formatter = HtmlFormatter(noclasses=True, nowrap=False, style="default")
+    columns = []
+    for title, obj in zip(titles, (left, right), strict=True):
+        code = highlight(inspect.getsource(obj), PythonLexer(), formatter)
+        columns.append(f'<div style="flex:1 1 22em;min-width:0;overflow-x:auto"><p><b>{title}</b></p>{code}</div>')
+    html = f'<div style="display:flex;flex-wrap:wrap;gap:1em">{"".join(columns)}</div>'
+    return _HTMLWithText(
+        html, "\n\n".join(f"# {t}\n{inspect.getsource(o)}" for t, o in zip(titles, (left, right), strict=True))
+    )
+
+
+class _HTMLWithText:
+    """HTML for the browser, plain source text for everything else (and for nbval's comparison)."""
+
+    def __init__(self, html: str, text: str):
+        self.html, self.text = html, text
+
+    def _repr_html_(self):
+        return self.html
+
+    def __repr__(self):
+        return self.text

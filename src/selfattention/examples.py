@@ -217,6 +217,33 @@ def cosine(a, b) -> float:
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
+def recurrent_influence(distances, *, d: int = 16, gain: float = 0.9, seed: int = 0) -> np.ndarray:
+    """How much a simple recurrent network's last state still depends on its first input, per distance.
+
+    The network reads one token at a time, h_t = tanh(W h_{t-1} + x_t), with a random orthogonal W scaled by
+    ``gain``. For each distance the first input is nudged and the change of the final state is measured
+    (a finite-difference estimate of the norm of d h_last / d x_first). Information must pass through every
+    step in between, so this shrinks with the distance.
+    """
+    rng = np.random.default_rng(seed)
+    w = gain * np.linalg.qr(rng.standard_normal((d, d)))[0]  # (d, d)
+    longest = max(distances)
+    xs = 0.5 * rng.standard_normal((longest + 1, d))  # (tokens, d)
+    nudge = 1e-6 * rng.standard_normal(d)
+
+    def last_state(inputs, steps):
+        h = np.zeros(d)
+        for x in inputs[: steps + 1]:
+            h = np.tanh(w @ h + x)  # one step: the whole past must fit in h
+        return h
+
+    nudged = xs.copy()
+    nudged[0] += nudge
+    return np.array(
+        [np.linalg.norm(last_state(nudged, n) - last_state(xs, n)) / np.linalg.norm(nudge) for n in distances]
+    )
+
+
 def naive_softmax(x, axis=-1):
     """A softmax WITHOUT subtracting the maximum: the counter-example of the book.
 

@@ -163,12 +163,14 @@ def check(exercise: str, answer) -> Feedback:
         want = np.asarray(expected, dtype=float)
         if got.shape != want.shape:
             return Feedback(False, f"Expected {want.size} number(s), got {got.size}. {ex.hint}")
-        if ex.kind == "number" and ex.tolerance >= 0.01:
+        shown = np.array2string(np.round(want, 4), separator=", ") if want.ndim else f"{float(want):.4g}"
+        if ex.kind == "number" and ex.tolerance >= 0.01:  # an estimate: compare relatively
             ok = bool(np.allclose(got, want, rtol=ex.tolerance, atol=0))
+            verdict = f"A simulation gives about {shown}."
         else:
             ok = bool(np.allclose(got, want, rtol=0, atol=max(ex.tolerance, 1e-3 * np.abs(want).max())))
-        shown = np.array2string(np.round(want, 4), separator=", ") if want.ndim else f"{float(want):.4g}"
-        return Feedback(ok, f"The answer is {shown}." if ok else ex.hint)
+            verdict = f"The answer is {shown}."
+        return Feedback(ok, verdict if ok else ex.hint)
     except (TypeError, ValueError) as err:
         return Feedback(False, f"Could not read the answer ({err}). {ex.hint}")
 

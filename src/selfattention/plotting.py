@@ -291,17 +291,22 @@ def compare_rows(labels, rows: dict, *, title="", ylabel="attention weight", wid
     return fig
 
 
-def loglog(x, series: dict, *, xlabel, ylabel, title="", reference_slope=None, width=6.0, height=3.8):
-    """Measured series on log-log axes, optionally with a dashed line of the given slope through the last one."""
+def curves(
+    x, series: dict, *, xlabel, ylabel, title="", logx=True, logy=False, reference_slope=None, width=6.0, height=3.8
+):
+    """Measured series against x (log axes by default); optionally a dashed line of the given slope drawn
+    through the last point of the first series (a power law y ∝ x^slope is a straight line on log-log axes)."""
     fig = new_figure(width, height)
     ax = fig.subplots()
     x = np.asarray(x, dtype=float)
     for name, y in series.items():
-        ax.loglog(x, y, "o-", label=name)
+        ax.plot(x, y, "o-", ms=4, label=name)
     if reference_slope is not None:
-        y_last = np.asarray(list(series.values())[-1], dtype=float)
-        guide = y_last[-1] * (x / x[-1]) ** reference_slope
-        ax.loglog(x, guide, "--", color="0.5", label=f"slope {reference_slope} (∝ n^{reference_slope})")
+        first = np.asarray(next(iter(series.values())), dtype=float)
+        guide = first[-1] * (x / x[-1]) ** reference_slope
+        ax.plot(x, guide, "--", color="0.5", label=f"slope {reference_slope:g}")
+    ax.set_xscale("log" if logx else "linear")
+    ax.set_yscale("log" if logy else "linear")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
