@@ -187,3 +187,78 @@ def test_explorer_displays_as_its_widget():
 def test_score_used_by_explorers_is_the_package_function():
     e = widgets.DotProductExplorer(angle=45, length=2.0)
     np.testing.assert_allclose(e.scores, score(e.query[None, :], e.KEYS, scale=1.0)[0])
+
+
+def _links():
+    from ipywidgets.widgets.widget import _instances
+
+    return [w for w in _instances.values() if type(w).__name__ == "Link"]
+
+
+def _pixels(png):
+    from io import BytesIO
+
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(BytesIO(png)).convert("L"), dtype=float)
+    h, w = (pixels.shape[0] // 10) * 10, (pixels.shape[1] // 10) * 10
+    # 10 x 10 block means: insensitive to the 1-pixel shifts a re-run layout can cause
+    return pixels[:h, :w].reshape(h // 10, 10, w // 10, 10).mean(axis=(1, 3))
+
+
+@pytest.mark.parametrize(
+    ("explorer", "sweep"),
+    [
+        (widgets.DotProductExplorer, {"angle": [0, 90, 180]}),
+        (widgets.ScalingExplorer, None),  # the default sweep: every d_k of the slider
+        (widgets.TemperatureExplorer, None),
+        (widgets.BlendExplorer, {"angle": [0, 90], "v3_x": [-1.0, 1.0, 2.0]}),
+        (widgets.AttentionMatrixExplorer, {"query": [1, 7], "layer": [0, 1]}),
+    ],
+    ids=lambda x: getattr(x, "__name__", "sweep"),
+)
+def test_precomputed_explorers_switch_pictures_in_the_browser(explorer, sweep):
+    e = explorer()
+    box = e.precomputed(**(sweep or {}))
+    sweep = sweep or e.SWEEP
+    selectors, picture = box.children[0].children, box.children[1]
+    assert len(selectors) == len(sweep)
+    assert len(e.frames) == int(np.prod([len(list(v)) for v in sweep.values()]))
+    # every selector is linked, in the browser, to the stacks at its level
+    links = [(link.source, link.target) for link in _links()]
+    stacks = [picture]
+    for selector in selectors:
+        for stack in stacks:
+            assert (selector, "index") in [s for s, t in links if t == (stack, "selected_index")]
+            assert stack.selected_index == selector.index
+        stacks = [child for stack in stacks for child in stack.children]
+    assert all(isinstance(image, widgets.widgets.Image) for image in stacks)  # the leaves are pictures
+    assert [image.value for image in stacks] == list(e.frames.values())
+    assert len(set(e.frames.values())) == len(e.frames)  # every combination draws a different picture
+    # the picture stored for a combination is what the live explorer draws for those values
+    first, last = list(e.frames)[0], list(e.frames)[-1]
+    fresh = explorer()
+    with fresh.quietly():
+        for name, value in zip(sweep, last, strict=True):
+            getattr(fresh, name).value = value
+    fresh._on_change()
+    drawn = _pixels(fresh.renderer.render(full=True, quantize=True))
+    same, other = np.abs(drawn - _pixels(e.frames[last])).mean(), np.abs(drawn - _pixels(e.frames[first])).mean()
+    assert same < 1.0  # grey levels out of 255, averaged over 10 x 10 blocks
+    assert other > 3 * same
+
+
+def test_precomputed_selectors_keep_labels_and_nearest_values():
+    e = widgets.BlendExplorer(angle=100)
+    box = e.precomputed(angle=[0, 90, 180], v3_x=[0.0, 1.0])
+    angle, v3_x = box.children[0].children
+    assert angle.value == 90  # the offered angle nearest to 100
+    assert angle.description == "query angle (°)"
+    assert v3_x.value == 0.0
+    m = widgets.AttentionMatrixExplorer()
+    query, layer = m.precomputed(query=[6, 7], layer=[0, 1]).children[0].children
+    assert query.label == "7: it"
+    assert isinstance(query, widgets.widgets.Dropdown)
+    assert layer.label == "layer 2: find the referent"
+    with pytest.raises(ValueError, match="nothing to sweep"):
+        type("NoSweep", (widgets.TemperatureExplorer,), {"SWEEP": {}})().precomputed()

@@ -49,7 +49,8 @@ class FastPNG:
         self.fig, self.dynamic = fig, dynamic
         self._background = None
 
-    def render(self, full: bool = False) -> bytes:
+    def render(self, full: bool = False, quantize: bool = False) -> bytes:
+        """PNG bytes of the figure; ``quantize`` stores 256 colours (a third of the size, for stored frames)."""
         canvas = self.fig.canvas
         artists = self.dynamic()
         for artist in artists:
@@ -62,9 +63,12 @@ class FastPNG:
         for artist in artists:
             if artist.get_visible():
                 self.fig.draw_artist(artist)
-        rgba = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
+        rgb = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
         buffer = io.BytesIO()
-        rgba.convert("RGB").save(buffer, format="png", compress_level=1)
+        if quantize:
+            rgb.quantize(256).save(buffer, format="png", optimize=True)
+        else:
+            rgb.save(buffer, format="png", compress_level=1)  # fast: this runs at every redraw
         return buffer.getvalue()
 
 
@@ -179,7 +183,7 @@ def attention_figure(tokens, weights, query: int, *, title="", width=9.0, height
     ax_map, ax_row = fig.subplots(1, 2, width_ratios=[1.15, 1])
     heatmap = Heatmap(ax_map, weights, tokens, tokens, title=title or "attention matrix", annotate=annotate)
     heatmap.update(weights, highlight_row=query)
-    bars = RowBars(ax_row, weights[query], tokens, title=f'row of "{tokens[query]}": where it looks')
+    bars = RowBars(ax_row, weights[query], tokens, title=f'row of "{tokens[query]}": where it looks', ylabel="weight")
     bars.update(weights[query], tokens, highlight=query)
     return fig, heatmap, bars
 

@@ -93,6 +93,62 @@ class Explorer:
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
 
+    #: For ``precomputed()``: which controls to sweep, and over which values (subclasses set this).
+    SWEEP: dict = {}
+
+    def precomputed(self, **sweep) -> widgets.VBox:
+        """The same explorer for a reader without a Python kernel (the HTML book; a notebook just opened).
+
+        Every combination of the swept controls' values is drawn once, now, by this explorer (the real
+        code), and the pictures go into ``ipywidgets.Stack`` widgets whose visible child is linked, in the
+        browser, to new controls (``jslink`` to ``selected_index``). Moving a control then changes the
+        picture with no kernel and no network. ``sweep`` maps control attribute names to the values to
+        offer; by default the class's ``SWEEP``.
+        """
+        sweep = {name: list(values) for name, values in (sweep or self.SWEEP).items()}
+        if not sweep:
+            raise ValueError(f"{type(self).__name__} has nothing to sweep; pass control=values")
+        controls = [getattr(self, name) for name in sweep]
+        selectors = [_selector_like(control, values) for control, values in zip(controls, sweep.values(), strict=True)]
+        self.frames = {}  # (value, value, ...) -> PNG bytes, kept for tests
+
+        def stack_for(level, chosen):
+            if level == len(controls):
+                with self.quietly():
+                    for control, value in zip(controls, chosen, strict=True):
+                        control.value = value
+                self._on_change()
+                png = self.renderer.render(full=True, quantize=True)
+                self.frames[tuple(chosen)] = png
+                return widgets.Image(value=png, format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+            values = list(sweep.values())[level]
+            stack = widgets.Stack([stack_for(level + 1, [*chosen, v]) for v in values])
+            stack.selected_index = selectors[level].index
+            widgets.jslink((selectors[level], "index"), (stack, "selected_index"))
+            return stack
+
+        picture = stack_for(0, [])
+        with self.quietly():  # leave the live explorer as the selectors show it
+            for control, selector in zip(controls, selectors, strict=True):
+                control.value = selector.value
+        self._on_change()
+        box = widgets.HBox(selectors, layout=widgets.Layout(flex_flow="row wrap"))
+        return widgets.VBox([box, picture])
+
+
+def _selector_like(control, values):
+    """A new selection control (it has an ``index`` to link) offering ``values`` for ``control``."""
+    style = {"description_width": "initial"}
+    if isinstance(control, widgets.widget_selection._Selection):
+        labels = dict(zip(control._options_values, control._options_labels, strict=True))
+        options = [(labels[v], v) for v in values]
+        value = control.value if control.value in values else values[0]
+        return type(control)(options=options, value=value, description=control.description, style=style)
+    value = min(values, key=lambda v: abs(v - control.value))  # the offered value nearest to the current one
+    return widgets.SelectionSlider(
+        options=[(f"{v:g}", v) for v in values], value=value, description=control.description, style=style
+    )
+
 
 def _slider(cls, description, **kwargs):
     style = {"description_width": "initial"}
@@ -104,6 +160,7 @@ class DotProductExplorer(Explorer):
 
     KEYS = np.array([[1.6, 0.4], [-0.6, 1.5], [-1.2, -1.1]])  # (m=3, d_k=2)
     LABELS = ["key 1", "key 2", "key 3"]
+    SWEEP = {"angle": range(0, 360, 15)}
 
     def __init__(self, angle=30, length=1.5):
         self.angle = _slider(widgets.IntSlider, "query angle (°)", min=0, max=355, step=5, value=angle)
@@ -136,6 +193,7 @@ class ScalingExplorer(Explorer):
     """Change d_k and compare softmax weights with and without dividing the scores by √d_k (Score chapter)."""
 
     N_KEYS = 8
+    SWEEP = {"d_k": DK_OPTIONS}
 
     def __init__(self, d_k=64, seed=0):
         self.seed = seed
@@ -167,6 +225,8 @@ class ScalingExplorer(Explorer):
 class TemperatureExplorer(Explorer):
     """Multiply one row of scores by a factor and watch softmax go from uniform to winner-takes-all."""
 
+    SWEEP = {"scale": SCALE_OPTIONS}
+
     def __init__(self, scores=(2.0, 1.0, 0.5, 0.0, -1.0), labels=None, scale=1.0):
         self.scores = np.asarray(scores, dtype=float)
         labels = labels or [f"k{i + 1}" for i in range(len(self.scores))]
@@ -190,6 +250,7 @@ class BlendExplorer(Explorer):
     KEYS = 2.0 * np.array([[math.cos(a), math.sin(a)] for a in np.radians([210, 330, 90])])  # (m=3, d_k=2)
     VALUES = np.array([[-1.5, -1.0], [1.5, -1.0], [0.0, 1.5]])  # (m=3, d_v=2)
     LABELS = ["v1", "v2", "v3"]
+    SWEEP = {"angle": range(0, 360, 45), "v3_x": [-2.0, -1.0, 0.0, 1.0, 2.0]}
 
     def __init__(self, angle=90, v3_x=0.0, v3_y=1.5):
         self.angle = _slider(widgets.IntSlider, "query angle (°)", min=0, max=350, step=10, value=angle)
@@ -217,6 +278,10 @@ class AttentionMatrixExplorer(Explorer):
     """Type a sentence, pick a query token and a layer: the attention matrix and that token's row."""
 
     LAYERS = [("layer 1: find the description", 0), ("layer 2: find the referent", 1)]
+
+    @property
+    def SWEEP(self):  # noqa: N802 (a class constant elsewhere; here it depends on the sentence)
+        return {"query": range(len(self._tokens)), "layer": [0, 1]}
 
     def __init__(self, sentence=examples.SENTENCE, query="it", layer=1):
         self.sentence = widgets.Text(
