@@ -79,3 +79,11 @@ def widget_errors():
             f"{r.getMessage()}: {r.exc_info[1]!r}" if r.exc_info else r.getMessage() for r in handler.records
         )
         pytest.fail(f"an exception inside a widget callback was swallowed by ipywidgets:\n{details}")
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's report on the test item (the browser tests screenshot failing pages)."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)

@@ -1,6 +1,9 @@
 """Headless tests of the explorers: set a control as a reader would, check the numbers behind the picture."""
 
+import base64
+import html
 import math
+import re
 
 import numpy as np
 import pytest
@@ -192,7 +195,7 @@ def test_score_used_by_explorers_is_the_package_function():
 def _links():
     from ipywidgets.widgets.widget import _instances
 
-    return [w for w in _instances.values() if type(w).__name__ == "Link"]
+    return [w for w in _instances.values() if type(w).__name__ in ("Link", "DirectionalLink")]
 
 
 def _pixels(png):
@@ -232,8 +235,17 @@ def test_precomputed_explorers_switch_pictures_in_the_browser(explorer, sweep):
             assert (selector, "index") in [s for s, t in links if t == (stack, "selected_index")]
             assert stack.selected_index == selector.index
         stacks = [child for stack in stacks for child in stack.children]
-    assert all(isinstance(image, widgets.widgets.Image) for image in stacks)  # the leaves are pictures
-    assert [image.value for image in stacks] == list(e.frames.values())
+    # the leaves are the stored pictures, each an <img> with a text alternative naming the settings
+    alts = []
+    for leaf, png in zip(stacks, e.frames.values(), strict=True):
+        src, alt = re.search(r'src="data:image/png;base64,([^"]+)" alt="([^"]+)"', leaf.value).groups()
+        assert base64.b64decode(src) == png
+        alt = html.unescape(alt)
+        assert alt.startswith(e.PICTURE)
+        assert all(f"{c.description} = " in alt for c in selectors if c.description)
+        alts.append(alt)
+    assert len(set(alts)) == len(alts)  # each picture's text names its own settings
+
     assert len(set(e.frames.values())) == len(e.frames)  # every combination draws a different picture
     # the picture stored for a combination is what the live explorer draws for those values
     first, last = list(e.frames)[0], list(e.frames)[-1]

@@ -12,6 +12,7 @@ instead of vanishing into the kernel's log.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import html
 import math
@@ -90,8 +91,16 @@ class Explorer:
         self.image.value = self.renderer.render(full=key != self._static_key)
         self._static_key = key
 
+    def describe(self) -> str:
+        """In words, what the picture shows: the explorer and its controls' values."""
+        settings = "; ".join(f"{c.description} = {_label(c)}" if c.description else _label(c) for c in self.controls)
+        return f"{self.PICTURE} ({settings})"
+
     def _repr_mimebundle_(self, **kwargs):
         return self.widget._repr_mimebundle_(**kwargs)
+
+    #: What the picture shows, for readers who cannot see it (subclasses set this).
+    PICTURE = "A picture of attention"
 
     #: For ``precomputed()``: which controls to sweep, and over which values (subclasses set this).
     SWEEP: dict = {}
@@ -120,7 +129,9 @@ class Explorer:
                 self._on_change()
                 png = self.renderer.render(full=True, quantize=True)
                 self.frames[tuple(chosen)] = png
-                return widgets.Image(value=png, format="png", layout=widgets.Layout(max_width="100%", height="auto"))
+                # An <img> with alt text inside an HTML widget: an ipywidgets Image has no alt attribute (and
+                # giving it a tooltip breaks its view in ipywidgets 8.1).
+                return widgets.HTML(_img_tag(png, self.describe()))
             values = list(sweep.values())[level]
             stack = widgets.Stack([stack_for(level + 1, [*chosen, v]) for v in values])
             stack.selected_index = selectors[level].index
@@ -134,6 +145,18 @@ class Explorer:
         self._on_change()
         box = widgets.HBox(selectors, layout=widgets.Layout(flex_flow="row wrap"))
         return widgets.VBox([box, picture])
+
+
+def _img_tag(png: bytes, alt: str) -> str:
+    data = base64.b64encode(png).decode("ascii")
+    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" style="max-width:100%;height:auto">'
+
+
+def _label(control) -> str:
+    """The value of a control as the reader sees it."""
+    if isinstance(control, widgets.widget_selection._Selection):
+        return str(control.label)
+    return f"{control.value:g}" if isinstance(control.value, int | float) else repr(control.value)
 
 
 def _selector_like(control, values):
@@ -157,6 +180,8 @@ def _slider(cls, description, **kwargs):
 
 class DotProductExplorer(Explorer):
     """Turn a query in the plane and watch its dot products with three fixed keys change (Score chapter)."""
+
+    PICTURE = "Arrows of a query and three keys, and bars of their dot products"
 
     KEYS = np.array([[1.6, 0.4], [-0.6, 1.5], [-1.2, -1.1]])  # (m=3, d_k=2)
     LABELS = ["key 1", "key 2", "key 3"]
@@ -192,6 +217,8 @@ class DotProductExplorer(Explorer):
 class ScalingExplorer(Explorer):
     """Change d_k and compare softmax weights with and without dividing the scores by √d_k (Score chapter)."""
 
+    PICTURE = "Bars of the softmax weights of 8 random keys, without and with the 1/√d_k scale"
+
     N_KEYS = 8
     SWEEP = {"d_k": DK_OPTIONS}
 
@@ -225,6 +252,8 @@ class ScalingExplorer(Explorer):
 class TemperatureExplorer(Explorer):
     """Multiply one row of scores by a factor and watch softmax go from uniform to winner-takes-all."""
 
+    PICTURE = "Bars of the scaled scores and of their softmax weights"
+
     SWEEP = {"scale": SCALE_OPTIONS}
 
     def __init__(self, scores=(2.0, 1.0, 0.5, 0.0, -1.0), labels=None, scale=1.0):
@@ -246,6 +275,8 @@ class TemperatureExplorer(Explorer):
 
 class BlendExplorer(Explorer):
     """Turn the query and move one value vector: the output always stays inside the values' triangle."""
+
+    PICTURE = "Three value vectors, the triangle they span and the blended output, with bars of the weights"
 
     KEYS = 2.0 * np.array([[math.cos(a), math.sin(a)] for a in np.radians([210, 330, 90])])  # (m=3, d_k=2)
     VALUES = np.array([[-1.5, -1.0], [1.5, -1.0], [0.0, 1.5]])  # (m=3, d_v=2)
@@ -276,6 +307,8 @@ class BlendExplorer(Explorer):
 
 class AttentionMatrixExplorer(Explorer):
     """Type a sentence, pick a query token and a layer: the attention matrix and that token's row."""
+
+    PICTURE = "A heatmap of the attention matrix with token labels, and bars of one token's row"
 
     LAYERS = [("layer 1: find the description", 0), ("layer 2: find the referent", 1)]
 

@@ -1,0 +1,250 @@
+"""The built HTML book as a reader meets it: every page opened in headless Chromium, offline.
+
+Marked ``browser``. Needs Playwright's Python package and a Chromium binary (Debian's ``chromium``;
+override the path with ``SELFATTENTION_CHROMIUM``). Without them the tests skip with the reason. The book is
+built first when ``_build/html`` is missing or older than its sources. Every request that leaves 127.0.0.1
+is blocked and counted. Screenshots of failing pages go to ``_build/browser-failures/``.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+FAILURES = ROOT / "_build" / "browser-failures"
+CHROMIUM = os.environ.get("SELFATTENTION_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+try:
+    from playwright.sync_api import sync_playwright
+except ImportError:  # pragma: no cover - depends on the machine
+    sync_playwright = None
+
+
+def _pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+
+
+PAGES = _pages()
+CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
+
+
+def _sources_newer_than(path: Path) -> bool:
+    stamp = path.stat().st_mtime
+    patterns = ["chapters/*.ipynb", "*.md", "_config.yml", "_toc.yml", "book_assets/**/*", "book_ext/*.py"]
+    return any(f.stat().st_mtime > stamp for pattern in patterns for f in ROOT.glob(pattern) if f.is_file())
+
+
+@pytest.fixture(scope="session")
+def book():
+    """A fresh build of the book, served on 127.0.0.1 at a free port; yields the base URL."""
+    if sync_playwright is None:
+        pytest.skip("Playwright's Python package is not installed (pip install -r requirements.txt)")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium (apt-get install -y chromium)")
+    stamp = HTML / ".buildinfo"  # rewritten by every build
+    if not stamp.exists() or _sources_newer_than(stamp):
+        shutil.rmtree(HTML, ignore_errors=True)  # Sphinx 7.4 does not overwrite changed static files
+        jupyter_book = Path(sys.executable).with_name("jupyter-book")
+        subprocess.run([str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"], check=True, cwd=ROOT)
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(HTML)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser(book):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+class Visit:
+    """One page, with everything the reader's browser did: console errors and blocked external requests."""
+
+    def __init__(self, page):
+        self.page = page
+        self.errors: list[str] = []
+        self.external: list[str] = []
+        page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        page.route("**/*", self._route)
+
+    def _route(self, route):
+        if urlparse(route.request.url).hostname in ("127.0.0.1", None):
+            route.continue_()
+        else:
+            self.external.append(route.request.url)
+            route.abort()
+
+
+@pytest.fixture
+def visit(browser, request):
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    v = Visit(page)
+    yield v
+    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+        FAILURES.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        page.screenshot(path=str(FAILURES / f"{name}.png"), full_page=True)
+    context.close()
+
+
+def _open(visit, book, path, wait_for_widgets=True):
+    visit.page.goto(book + path)
+    visit.page.wait_for_load_state("networkidle")
+    visit.page.wait_for_function("() => !window.MathJax || !MathJax.startup || MathJax.startup.promise")
+    visit.page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    if wait_for_widgets:
+        visit.page.wait_for_function(
+            """() => Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'))
+                     .every(s => s.parentElement.querySelector('.jupyter-widgets'))""",
+            timeout=15000,
+        )
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_every_page_works_offline(visit, book, name):
+    _open(visit, book, f"{name}.html")
+    page = visit.page
+    assert visit.external == [], f"requests that left 127.0.0.1: {visit.external}"
+    assert visit.errors == []
+    # every image loaded
+    broken = page.evaluate(
+        "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+    )
+    assert broken == []
+    # every figure has a caption, alt text or a title
+    unlabelled = page.evaluate(
+        """() => Array.from(document.querySelectorAll('main img')).filter(i =>
+               !i.alt && !i.title && !i.closest('figure')?.querySelector('figcaption')).map(i => i.src.slice(0, 80))"""
+    )
+    assert unlabelled == []
+    # the math is typeset: MathJax output present, no raw TeX left in the text
+    text = page.inner_text("main")
+    assert "\\(" not in text
+    assert "$$" not in text
+    if page.locator("main .math").count():
+        assert page.locator("main mjx-container").count() >= page.locator("main .math").count()
+    # every widget rendered
+    views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
+    assert page.locator(".jupyter-widgets.widget-vbox, .jupyter-widgets .widget-vbox").count() >= views
+    # previous / next links lead to pages that exist
+    for selector in ["a.prev-page", "a.next-page"]:
+        for href in page.eval_on_selector_all(selector, "els => els.map(e => e.href)"):
+            response = page.request.get(href)
+            assert response.ok, href
+
+
+@pytest.mark.parametrize("name", CHAPTERS)
+def test_colab_link_opens_this_chapter(visit, book, name):
+    _open(visit, book, f"{name}.html", wait_for_widgets=False)
+    links = visit.page.eval_on_selector_all('a[href*="colab.research.google.com"]', "els => els.map(e => e.href)")
+    assert links, "no Colab launch button"
+    assert all(link.endswith(f"/{name}.ipynb") for link in links), links
+
+
+def test_search_finds_a_word_from_a_chapter(visit, book):
+    _open(visit, book, "search.html?q=softmax", wait_for_widgets=False)
+    visit.page.wait_for_selector("ul.search li", timeout=15000)
+    hits = visit.page.eval_on_selector_all("ul.search li a", "els => els.map(e => e.getAttribute('href'))")
+    assert any("04_normalize" in h for h in hits), hits
+
+
+# The picture shown right now by the i-th explorer with a slider on the page (its visible <img>).
+VISIBLE_PICTURE = """(i) => {
+    const outputs = Array.from(document.querySelectorAll('.cell_output'))
+        .filter(o => o.querySelector('.widget-slider'));
+    const img = Array.from(outputs[i].querySelectorAll('img')).find(im => im.offsetParent !== null);
+    return img ? img.src : null;
+}"""
+
+
+@pytest.mark.parametrize(
+    ("name", "label", "explorer"),
+    [("chapters/03_score", "d_k", 1), ("chapters/05_blend", "v3 x", 0), ("chapters/05_blend", "query angle", 0)],
+)
+def test_sliders_change_the_picture_without_a_kernel(visit, book, name, label, explorer):
+    _open(visit, book, f"{name}.html")
+    page = visit.page
+    before = page.evaluate(VISIBLE_PICTURE, explorer)
+    assert before
+    handle = page.locator(f'.widget-slider:has-text("{label}") .noUi-handle').first
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    page.keyboard.press("ArrowRight")
+    page.wait_for_function(f"([i, src]) => ({VISIBLE_PICTURE})(i) !== src", arg=[explorer, before])
+    after = page.evaluate(VISIBLE_PICTURE, explorer)
+    assert after
+    assert after != before
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(f"([i, src]) => ({VISIBLE_PICTURE})(i) === src", arg=[explorer, before])
+    assert visit.errors == []
+    assert visit.external == []
+
+
+def test_the_typing_explorer_is_not_a_dead_control_in_the_html(visit, book):
+    _open(visit, book, "chapters/06_attention_matrix.html")
+    page = visit.page
+    assert page.locator("main input[type=text]").count() == 0  # no text box that cannot do anything
+    assert "launch button" in page.inner_text("main")
+    assert page.locator(".widget-dropdown").count() >= 1  # the precomputed explorer: choose the query token
+
+
+@pytest.mark.parametrize("name", PAGES)
+def test_phone_width_has_no_horizontal_scroll(browser, book, name):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    page = context.new_page()
+    page.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname == "127.0.0.1" else r.abort())
+    page.goto(book + f"{name}.html")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    try:
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
+        too_wide = page.evaluate(
+            "() => Array.from(document.querySelectorAll('main img'))"
+            ".filter(i => i.getBoundingClientRect().right > 391).length"
+        )
+        assert too_wide == 0  # figures scale down to the screen
+    except AssertionError:
+        FAILURES.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(FAILURES / f"phone_{name.replace('/', '_')}.png"), full_page=True)
+        raise
+    finally:
+        context.close()
