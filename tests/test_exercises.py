@@ -19,6 +19,7 @@ RIGHT = {
     "blend-by-hand": [2.0, 2.0],  # 0.5·[2,0] + 0.25·[0,4] + 0.25·[4,4]
     "matrix-tired": "animal",
     "cost-memory": 512,
+    "online-rescale": math.exp(-1),  # exp(2 - 3)
 }
 WRONG = {
     "intuition-hungry": "street",
@@ -31,6 +32,7 @@ WRONG = {
     "blend-by-hand": [2.0, 2.5],
     "matrix-tired": "tired",
     "cost-memory": 64,
+    "online-rescale": math.e,  # the wrong direction
 }
 
 

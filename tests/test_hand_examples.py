@@ -115,3 +115,17 @@ def test_batch_dimensions_broadcast(backend):
         for h in range(3):
             ref, _ = backend.mod.attention(backend.asarray(q[b, 0]), backend.asarray(k[h]), backend.asarray(v))
             np.testing.assert_allclose(backend.to_numpy(out)[b, h], backend.to_numpy(ref), atol=1e-14)
+
+
+def test_online_softmax_by_hand():
+    from selfattention.examples import online_softmax_trace
+
+    # scores 0 and ln 3 in two blocks; values 4 and 8.
+    steps = online_softmax_trace([0.0, LN3], [[4.0], [8.0]], block_size=1)
+    first, second = steps
+    assert (first.row_max, first.correction, first.total) == (0.0, 0.0, 1.0)  # exp(-inf) = 0: nothing before
+    np.testing.assert_allclose(first.output, [4.0])
+    assert second.row_max == LN3
+    assert math.isclose(second.correction, 1 / 3)  # exp(0 - ln 3)
+    assert math.isclose(second.total, 1 / 3 + 1)  # the old term rescaled, plus exp(ln 3 - ln 3)
+    np.testing.assert_allclose(second.output / second.total, [0.25 * 4 + 0.75 * 8])  # softmax = (1/4, 3/4)

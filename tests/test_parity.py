@@ -189,3 +189,43 @@ def test_importing_selfattention_does_not_import_torch():
     code = "import sys, selfattention as s; s.softmax([1.0, 2.0]); print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind", ["plain", "causal", "mask"])
+def test_chunked_attention_on_large_inputs_uses_every_core_and_agrees(dtype, kind):
+    """n·m above the threshold where query stripes run on several threads."""
+    from selfattention.numpy_backend import _PARALLEL_MIN_SCORES
+
+    n = m = 2048
+    assert n * m >= _PARALLEL_MIN_SCORES
+    rng = np.random.default_rng(7)
+    q, k, v = (rng.standard_normal((n, 32)).astype(dtype) for _ in range(3))
+    kw = {"causal": True} if kind == "causal" else {"mask": rng.random((n, m)) < 0.5} if kind == "mask" else {}
+    if kind == "mask":
+        kw["mask"][5] = False  # one fully masked row
+    expected, _ = numpy_backend.attention(q, k, v, **kw)
+    got = numpy_backend.chunked_attention(q, k, v, **kw)
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 if dtype == np.float64 else 1e-5)
+
+
+def test_chunked_attention_reports_overflow_from_a_worker_thread():
+    q = np.full((2048, 4), 1e20, dtype=np.float32)
+    with pytest.raises(ValueError, match="overflowed to infinity in chunked_attention"):
+        numpy_backend.chunked_attention(q, q, q)
+
+
+def test_chunked_attention_memory_does_not_grow_like_n_squared():
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    peaks = {}
+    for n in (1024, 4096):
+        q, k, v = (rng.standard_normal((n, 64)).astype(np.float32) for _ in range(3))
+        tracemalloc.start()
+        out = numpy_backend.chunked_attention(q, k, v)
+        peaks[n] = tracemalloc.get_traced_memory()[1] - out.nbytes
+        tracemalloc.stop()
+    assert peaks[4096] < 16 * 2**20  # an n x n float32 matrix alone would take 64 MiB
+    assert peaks[4096] < 4 * peaks[1024]  # 16x more scores, far less than 16x more memory

@@ -274,3 +274,20 @@ def test_precomputed_selectors_keep_labels_and_nearest_values():
     assert layer.label == "layer 2: find the referent"
     with pytest.raises(ValueError, match="nothing to sweep"):
         type("NoSweep", (widgets.TemperatureExplorer,), {"SWEEP": {}})().precomputed()
+
+
+def test_online_softmax_explorer_result_does_not_depend_on_the_block_size():
+    e = widgets.OnlineSoftmaxExplorer(block_size=1)
+    assert len(e.steps) == 12
+    for b in widgets.OnlineSoftmaxExplorer.SWEEP["block_size"]:
+        frontend_sets(e.block_size, b)
+        assert len(e.steps) == -(-12 // b)
+        np.testing.assert_allclose(e.online, e.exact, rtol=0, atol=1e-15)
+        assert e.difference < 1e-15
+        assert f"of {b};" in e.ax_scores.get_title()
+        heights = [bar.get_height() for bar in e.out_bars.bars]
+        np.testing.assert_allclose(heights[::2], e.exact)
+        np.testing.assert_allclose(heights[1::2], e.online)
+    # the running maximum lines: one per block, at the running maximum
+    lines = [a for a in e._block_artists if hasattr(a, "get_ydata")]
+    assert [line.get_ydata()[0] for line in lines] == [step.row_max for step in e.steps]

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import statistics
+import time
+import tracemalloc
 
 
 def show_source(*objects):
@@ -52,3 +55,25 @@ class _HTMLWithText:
 
     def __repr__(self):
         return self.text
+
+
+def median_time(fn, repeats: int = 5) -> float:
+    """Seconds that ``fn()`` takes: the median of ``repeats`` runs after one warm-up run."""
+    fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def peak_memory(fn) -> int:
+    """Bytes of the largest amount of memory that Python and NumPy held at once during ``fn()``,
+    beyond what was held before (tracemalloc; torch's own allocations are not seen)."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

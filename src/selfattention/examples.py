@@ -244,6 +244,42 @@ def recurrent_influence(distances, *, d: int = 16, gain: float = 0.9, seed: int 
     )
 
 
+@dataclass(frozen=True)
+class OnlineStep:
+    """The running state of the online softmax after one block of keys."""
+
+    keys: slice  # which keys this block held
+    block_max: float  # the largest score in the block
+    row_max: float  # the largest score seen so far
+    correction: float  # exp(old row_max - new row_max): how much the earlier sums shrink
+    total: float  # running sum of exp(score - row_max)
+    output: np.ndarray  # running (unnormalized) sum of exp(score - row_max) · value
+
+
+def online_softmax_trace(scores, values, block_size: int) -> list[OnlineStep]:
+    """Follow the online softmax for ONE query, block by block, keeping every intermediate number.
+
+    ``scores`` (m,) are the query's scores, ``values`` (m, d_v) the value vectors. After the last step,
+    ``output / total`` equals ``softmax(scores) @ values``: the same update as ``chunked_attention``, spelled
+    out for a reader to follow by hand.
+    """
+    scores = np.asarray(scores, dtype=float)
+    values = np.asarray(values, dtype=float)
+    row_max, total, output = -np.inf, 0.0, np.zeros(values.shape[1])
+    steps = []
+    for start in range(0, len(scores), block_size):
+        keys = slice(start, min(start + block_size, len(scores)))
+        block = scores[keys]
+        new_max = max(row_max, float(block.max()))
+        correction = float(np.exp(row_max - new_max))  # 0 on the first block: nothing to rescale yet
+        weights = np.exp(block - new_max)  # (b,): this block's unnormalized weights
+        total = total * correction + float(weights.sum())
+        output = output * correction + weights @ values[keys]  # (d_v,)
+        row_max = new_max
+        steps.append(OnlineStep(keys, float(block.max()), row_max, correction, total, output.copy()))
+    return steps
+
+
 def naive_softmax(x, axis=-1):
     """A softmax WITHOUT subtracting the maximum: the counter-example of the book.
 

@@ -126,6 +126,13 @@ EXERCISES: dict[str, Exercise] = {
         "function",
         "For each query: scores with every key, softmax, then the weighted sum of the values.",
     ),
+    "online-rescale": Exercise(
+        "So far the running maximum is 2 and the running sum is 1.5. The next block's largest score is 3. "
+        "By what factor must the running sum be multiplied before the new block's terms are added?",
+        lambda: examples.online_softmax_trace([2.0, 3.0], [[0.0], [0.0]], block_size=1)[1].correction,
+        "number",
+        "The old terms were exp(score - 2); they must become exp(score - 3).",
+    ),
     "cost-memory": Exercise(
         "How many MiB does one float32 attention matrix take for n = 4096 tokens and 8 heads?",
         lambda: 8 * 4096 * 4096 * np.dtype(np.float32).itemsize / 2**20,

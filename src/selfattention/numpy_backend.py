@@ -11,7 +11,11 @@ side by side.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import _checks
 
@@ -162,9 +166,10 @@ def chunked_attention(q, k, v, *, mask=None, causal=False, scale=None, block_siz
     """Attention that never builds the (n, m) matrix: keys are processed in blocks (the online softmax).
 
     Same arguments and result as ``attention(...)[0]`` (the output only; the weights are never stored).
-    Memory grows like (n + m)·d + n·block_size instead of n·m. For each query it keeps a running maximum
-    ``row_max`` and a running sum ``total`` of exp(score - row_max); when a new block raises the maximum,
-    everything accumulated so far is rescaled by exp(old_max - new_max).
+    Queries are taken in stripes and, for each stripe, the keys in blocks of ``block_size`` (default 512),
+    so the extra memory is a few stripe × block tiles plus the output: it grows like (n + m)·d, not n·m.
+    For each query it keeps a running maximum ``row_max`` and a running sum ``total`` of exp(score - row_max);
+    when a new block raises the maximum, everything accumulated so far is rescaled by exp(old_max - new_max).
     """
     q, k, v = _as_array(q, "q"), _as_array(k, "k"), _as_array(v, "v")
     _checks.check_qkv(q.shape, k.shape, v.shape)
@@ -180,28 +185,64 @@ def chunked_attention(q, k, v, *, mask=None, causal=False, scale=None, block_siz
         raise ValueError(f"block_size must be a positive integer, got {block_size!r}")
     dtype = np.result_type(q, k, v)
     q = q * scale  # (..., n, d_k), scaled once
-    out = np.zeros(batch + (n, v.shape[-1]), dtype=dtype)  # (..., n, d_v), unnormalized running sum
-    row_max = np.full(batch + (n, 1), -np.inf, dtype=dtype)  # (..., n, 1)
-    total = np.zeros(batch + (n, 1), dtype=dtype)  # (..., n, 1)
+    out = np.empty(batch + (n, v.shape[-1]), dtype=dtype)  # (..., n, d_v)
+    stripe = max(1, _STRIPE_SCORES // block_size)  # queries per stripe: a stripe × block tile stays small
+
+    def fill(first):
+        rows = slice(first, min(first + stripe, n))
+        out[..., rows, :] = _online_softmax_stripe(q[..., rows, :], k, v, mask, causal, rows, block_size, dtype)
+
+    stripes = range(0, n, stripe)
+    workers = min(_threads(), len(stripes))
+    if workers > 1 and n * m >= _PARALLEL_MIN_SCORES:
+        # Stripes are independent: each core takes its own, with single-threaded matrix products (NumPy
+        # releases the GIL). Much faster on 2+ cores than one stripe at a time with a multi-threaded BLAS,
+        # whose idle threads would keep spinning on the cores the exponentials need.
+        with threadpool_limits(1, user_api="blas"), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(fill, stripes))
+    else:
+        for first in stripes:
+            fill(first)
+    return out
+
+
+_STRIPE_SCORES = 2**19  # scores per tile (2 MiB in float32): small enough for any n, large enough to be fast
+_PARALLEL_MIN_SCORES = 2**22  # below this, one thread is as fast
+
+
+def _threads() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _online_softmax_stripe(q, k, v, mask, causal, rows, block_size, dtype):
+    """The output rows of one stripe of queries, visiting the keys block by block."""
+    m = k.shape[-2]
+    shape = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2]) + (q.shape[-2],)
+    out = np.zeros(shape + (v.shape[-1],), dtype=dtype)  # (..., s, d_v), unnormalized running sum
+    row_max = np.full(shape + (1,), -np.inf, dtype=dtype)  # (..., s, 1)
+    total = np.zeros(shape + (1,), dtype=dtype)  # (..., s, 1)
+    query_index = np.arange(rows.start, rows.stop)[:, None]  # (s, 1), for the causal mask
     for start in range(0, m, block_size):
-        stop = min(start + block_size, m)
+        keys = slice(start, min(start + block_size, m))
+        if causal and keys.start > rows.stop - 1:
+            break  # every later key is in the future of every query of this stripe
         with np.errstate(over="ignore", invalid="ignore"):  # overflow is reported below
-            s = q @ np.swapaxes(k[..., start:stop, :], -1, -2)  # (..., n, b)
+            s = q @ np.swapaxes(k[..., keys, :], -1, -2)  # (..., s, b)
         if causal:
-            allowed = np.arange(start, stop)[None, :] <= np.arange(n)[:, None]  # (n, b)
-            s = np.where(allowed, s, -np.inf)
+            s = np.where(np.arange(keys.start, keys.stop)[None, :] <= query_index, s, -np.inf)
         elif mask is not None:
-            s = np.where(mask[..., start:stop], s, -np.inf)
-        block_max = s.max(axis=-1, keepdims=True)  # (..., n, 1)
+            s = np.where(mask[..., rows, keys], s, -np.inf)
+        block_max = s.max(axis=-1, keepdims=True)  # (..., s, 1)
         if (np.isposinf(block_max) | np.isnan(block_max)).any():
             raise _checks.overflow_error("chunked_attention")
-        new_max = np.maximum(row_max, block_max)  # (..., n, 1)
+        new_max = np.maximum(row_max, block_max)  # (..., s, 1)
         safe_max = np.where(np.isneginf(new_max), 0.0, new_max)  # rows with nothing allowed yet
-        correction = np.exp(row_max - safe_max)  # (..., n, 1), rescales what was summed so far
+        correction = np.exp(row_max - safe_max)  # (..., s, 1), rescales what was summed so far
         s -= safe_max
-        p = np.exp(s, out=s)  # (..., n, b)
+        p = np.exp(s, out=s)  # (..., s, b)
         total = total * correction + p.sum(axis=-1, keepdims=True)
-        out = out * correction + p @ v[..., start:stop, :]  # (..., n, b) @ (..., b, d_v)
+        out *= correction
+        out += p @ v[..., keys, :]  # (..., s, b) @ (..., b, d_v)
         row_max = new_max
     total[total == 0] = 1.0  # fully masked rows stay all zeros
-    return out / total  # (..., n, d_v)
+    return out / total  # (..., s, d_v)

@@ -108,21 +108,29 @@ def normalize(scores, *, mask=None):
     scores = _as_tensor(scores, "scores")
     _checks.check_ndim("scores", scores.shape, minimum=1)
     mask = None if mask is None else _as_mask(mask, scores.shape, scores.device)
-    return _normalize(scores, mask)
+    return _check_finite(_normalize(scores, mask), "normalize")
 
 
 def _normalize(scores, mask):
-    """The stable softmax of ``normalize``, without the input checks."""
+    """The stable softmax of ``normalize``, without the input checks.
+
+    NumPy's version spells out the steps; PyTorch has them built in: ``torch.softmax`` subtracts the row
+    maximum itself and does the rest in one fused pass over the scores. Scores that overflowed to inf make
+    NaN weights here; the callers check for that on the (much smaller) result.
+    """
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))  # (..., n, m); masked keys can never win
-    row_max = scores.amax(dim=-1, keepdim=True).detach()  # (..., n, 1); softmax ignores this shift
-    if bool((torch.isposinf(row_max) | torch.isnan(row_max)).any()):  # amax propagates NaN
-        raise _checks.overflow_error("normalize")
-    row_max = torch.where(torch.isneginf(row_max), 0.0, row_max)  # fully masked row: avoid NaN
-    weights = torch.exp(scores - row_max)  # (..., n, m), each in [0, 1]: every shifted score is ≤ 0
-    total = weights.sum(dim=-1, keepdim=True)  # (..., n, 1), ≥ 1 unless the row is fully masked
-    total = torch.where(total == 0, 1.0, total)  # a fully masked row stays all zeros
-    return weights / total
+    weights = torch.softmax(scores, dim=-1)  # (..., n, m): exp(s - max) / sum(exp(s - max))
+    if mask is not None:
+        weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)  # fully masked row: zeros, not NaN
+    return weights
+
+
+def _check_finite(result, where):
+    """The inputs were finite, so a NaN or inf in the result means the scores overflowed."""
+    if not bool(torch.isfinite(result).all()):
+        raise _checks.overflow_error(where)
+    return result
 
 
 def blend(weights, v):
@@ -153,7 +161,8 @@ def attention(q, k, v, *, mask=None, causal=False, scale=None):
     elif mask is not None:
         mask = _as_mask(mask, scores.shape, q.device)
     weights = _normalize(scores, mask)  # (..., n, m)
-    return weights @ v, weights  # (..., n, d_v), (..., n, m)
+    out = _check_finite(weights @ v, "attention")  # (..., n, d_v)
+    return out, weights
 
 
 def self_attention(x, w_q, w_k, w_v, *, mask=None, causal=False):
@@ -183,7 +192,7 @@ def softmax(x, axis=-1):
     x = _as_tensor(x, "x")
     _checks.check_ndim("x", x.shape, minimum=1)
     moved = x.movedim(axis, -1)  # (..., size of axis)
-    return _normalize(moved, None).movedim(-1, axis)
+    return _check_finite(_normalize(moved, None), "softmax").movedim(-1, axis)
 
 
 def fused_attention(q, k, v, *, mask=None, causal=False, scale=None):
@@ -213,4 +222,4 @@ def fused_attention(q, k, v, *, mask=None, causal=False, scale=None):
         is_causal=causal,
         scale=scale,
     )  # (B, 1, n, d_v)
-    return out.reshape(batch + (n, v.shape[-1]))  # (..., n, d_v)
+    return _check_finite(out.reshape(batch + (n, v.shape[-1])), "fused_attention")  # (..., n, d_v)

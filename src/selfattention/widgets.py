@@ -30,6 +30,7 @@ __all__ = [
     "TemperatureExplorer",
     "BlendExplorer",
     "AttentionMatrixExplorer",
+    "OnlineSoftmaxExplorer",
 ]
 
 DK_OPTIONS = [2**i for i in range(11)]  # 1, 2, 4, ..., 1024
@@ -358,3 +359,50 @@ class AttentionMatrixExplorer(Explorer):
             self.note = f"Not in the hand-built vocabulary, so given fixed pseudo-random vectors: {note}"
         else:
             self.note = ""
+
+
+class OnlineSoftmaxExplorer(Explorer):
+    """Change the block size of the online softmax: the blocks and the running maximum change, the result not."""
+
+    PICTURE = "Bars of one query's scores split into blocks, the running maximum, and the final output"
+    SWEEP = {"block_size": [1, 2, 3, 4, 6, 12]}
+
+    def __init__(self, block_size=4, seed=0):
+        rng = np.random.default_rng(seed)
+        self.scores = np.round(rng.normal(0.0, 1.5, 12), 1)  # (m,): one query's scores
+        self.values = np.round(rng.normal(0.0, 1.0, (12, 2)), 1)  # (m, d_v=2)
+        self.exact = normalize(self.scores) @ self.values  # (d_v,): softmax, then blend, all at once
+        self.block_size = _slider(
+            widgets.SelectionSlider, "block size", options=self.SWEEP["block_size"], value=block_size
+        )
+        fig = plotting.new_figure(8, 3.4)
+        self.ax_scores, self.ax_out = fig.subplots(1, 2, width_ratios=[1.6, 1])
+        keys = range(len(self.scores))
+        self.ax_scores.bar(keys, self.scores, color=plotting.KEY_COLOR)
+        self.ax_scores.set_xticks(keys, [f"k{i + 1}" for i in keys])
+        self.ax_scores.set_ylabel("score")
+        self._block_artists = []
+        self.out_bars = plotting.RowBars(
+            self.ax_out, np.zeros(4), ["exact 1", "online 1", "exact 2", "online 2"], ylabel="output", ylim=None
+        )
+        super().__init__([self.block_size], fig, [])
+
+    def redraw(self):
+        b = self.block_size.value
+        self.steps = examples.online_softmax_trace(self.scores, self.values, b)
+        self.online = self.steps[-1].output / self.steps[-1].total  # (d_v,)
+        self.difference = float(np.abs(self.online - self.exact).max())
+        for artist in self._block_artists:
+            artist.remove()
+        self._block_artists = []
+        for i, step in enumerate(self.steps):
+            span = (step.keys.start - 0.5, step.keys.stop - 0.5)
+            self._block_artists.append(self.ax_scores.axvspan(*span, color="0.9" if i % 2 else "0.97", zorder=0))
+            (line,) = self.ax_scores.plot(span, [step.row_max] * 2, color=plotting.QUERY_COLOR, lw=2)
+            self._block_artists.append(line)
+        blocks = f"{len(self.steps)} block{'s' if len(self.steps) > 1 else ''} of {b}"
+        self.ax_scores.set_title(f"{blocks}; red: running maximum")
+        both = np.ravel(np.column_stack([self.exact, self.online]))  # exact 1, online 1, exact 2, online 2
+        self.out_bars.update(both)
+        self.ax_out.set_title(f"largest difference {self.difference:.0e}")
+        self.static_labels = (b,)  # the blocks moved: redraw everything

@@ -1,0 +1,233 @@
+"""Speed and memory of every attention implementation, measured side by side in one run.
+
+    python benchmarks/bench_attention.py            # the full table (about 5 minutes on 2 cores)
+    python benchmarks/bench_attention.py --quick    # n up to 2048, fewer repeats
+    python benchmarks/bench_attention.py --no-memory
+
+Times are medians of several runs after a warm-up. "limit" is the time the two matrix products alone would
+take at this machine's measured matrix-multiply speed: 4·n²·d floating-point operations (2·n²·d for Q·Kᵀ and
+2·n²·d for W·V) divided by the GFLOP/s of a large GEMM, measured in the same run for NumPy and for torch.
+Ratios below 1 are impossible for an implementation that does both products. Peak memory is measured in a
+fresh process per implementation: tracemalloc's peak for NumPy, growth of the peak resident set for torch
+(inputs excluded). On CUDA, the torch implementations are also timed in float16, bfloat16 and float32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+D = 64
+
+
+def median_seconds(fn, repeats: int, sync=lambda: None) -> float:
+    fn()  # warm-up
+    sync()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        sync()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def gemm_gflops(library: str, dtype: str, n: int = 2048) -> float:
+    """Throughput of a large square matrix product, in GFLOP/s (2·n³ operations)."""
+    if library == "numpy":
+        a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
+        seconds = median_seconds(lambda: a @ a, 5)
+    else:
+        import torch
+
+        a = torch.randn(n, n, dtype=getattr(torch, dtype))
+        with torch.inference_mode():
+            seconds = median_seconds(lambda: a @ a, 5)
+    return 2 * n**3 / seconds / 1e9
+
+
+def implementations(q, k, v, dtype):
+    """name -> (library, zero-argument function) for inputs of shape (heads, n, d)."""
+    import torch
+    import torch.nn.functional as F
+
+    from selfattention import numpy_backend, torch_backend
+
+    qt, kt, vt = (torch.from_numpy(x) for x in (q, k, v))
+    q4, k4, v4 = (t.unsqueeze(0) for t in (qt, kt, vt))  # (1, heads, n, d): SDPA's fast path
+    return {
+        "numpy attention": ("numpy", lambda: numpy_backend.attention(q, k, v)),
+        "numpy chunked": ("numpy", lambda: numpy_backend.chunked_attention(q, k, v)),
+        "torch attention": ("torch", lambda: torch_backend.attention(qt, kt, vt)),
+        "torch fused": ("torch", lambda: torch_backend.fused_attention(qt, kt, vt)),
+        "SDPA 4-D": ("torch", lambda: F.scaled_dot_product_attention(q4, k4, v4)),
+    }
+
+
+def time_table(cases, repeats_for, gflops):
+    import torch
+
+    rows = []
+    for n, heads, dtype in cases:
+        rng = np.random.default_rng(0)
+        q, k, v = (rng.standard_normal((heads, n, D)).astype(dtype) for _ in range(3))
+        row = {"n": n, "heads": heads, "dtype": dtype, "ms": {}, "limit_ms": {}}
+        for library in ("numpy", "torch"):
+            row["limit_ms"][library] = 1e3 * 4 * heads * n * n * D / (gflops[(library, dtype)] * 1e9)
+        with torch.inference_mode():
+            for name, (_, fn) in implementations(q, k, v, dtype).items():
+                row["ms"][name] = 1e3 * median_seconds(fn, repeats_for(n, heads))
+        rows.append(row)
+        print(f"  measured n={n} heads={heads} {dtype}", file=sys.stderr, flush=True)
+    return rows
+
+
+MEMORY_SNIPPET = """
+import json, sys, tracemalloc
+import numpy as np
+name, n, heads, dtype = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+sys.path.insert(0, sys.argv[5])
+from bench_attention import implementations
+rng = np.random.default_rng(0)
+q, k, v = (rng.standard_normal((heads, n, 64)).astype(dtype) for _ in range(3))
+library, fn = implementations(q, k, v, dtype)[name]
+import torch
+torch.set_grad_enabled(False)
+if library == "numpy":
+    tracemalloc.start()
+    out = fn()
+    peak = tracemalloc.get_traced_memory()[1] - getattr(out, "nbytes", out[0].nbytes)
+else:
+    def status(field):  # kB values from /proc/self/status
+        for line in open("/proc/self/status"):
+            if line.startswith(field):
+                return int(line.split()[1]) * 1024
+    before = status("VmRSS:")  # inputs are resident already
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset the peak resident set size (VmHWM) to the current size
+    out = fn()
+    peak = status("VmHWM:") - before
+print(json.dumps(max(peak, 0)))
+"""
+
+
+def peak_memory_mib(name, n, heads, dtype) -> float:
+    here = os.path.dirname(os.path.abspath(__file__))
+    result = subprocess.run(
+        [sys.executable, "-c", MEMORY_SNIPPET, name, str(n), str(heads), dtype, here],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(result.stdout) / 2**20
+
+
+def cuda_table(sizes):
+    import torch
+    import torch.nn.functional as F
+
+    from selfattention import torch_backend
+
+    rows = []
+    for n in sizes:
+        for dtype in ("float16", "bfloat16", "float32"):
+            t = getattr(torch, dtype)
+            q, k, v = (torch.randn(1, 8, n, D, device="cuda", dtype=t) for _ in range(3))
+            fns = {
+                "torch attention": lambda q=q, k=k, v=v: torch_backend.attention(q, k, v),
+                "torch fused": lambda q=q, k=k, v=v: torch_backend.fused_attention(q, k, v),
+                "SDPA 4-D": lambda q=q, k=k, v=v: F.scaled_dot_product_attention(q, k, v),
+            }
+            with torch.inference_mode():
+                ms = {name: 1e3 * median_seconds(fn, 10, torch.cuda.synchronize) for name, fn in fns.items()}
+            rows.append((n, dtype, ms))
+    return rows
+
+
+def print_environment():
+    import threadpoolctl
+    import torch
+
+    print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch.__version__}")
+    print(f"cpu cores: {os.cpu_count()}, torch threads: {torch.get_num_threads()}")
+    for pool in threadpoolctl.threadpool_info():
+        print(
+            f"  {pool['user_api']}: {pool['internal_api']} {pool.get('version')}, "
+            f"{pool['num_threads']} threads ({os.path.basename(pool['filepath'])})"
+        )
+    for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS"):
+        if os.environ.get(var):
+            print(f"  {var}={os.environ[var]}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="n up to 2048 and fewer repeats")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory table")
+    args = parser.parse_args()
+
+    print_environment()
+    sizes = [128, 512, 1024, 2048] if args.quick else [128, 512, 1024, 2048, 4096, 16384]
+    gflops = {(lib, dt): gemm_gflops(lib, dt) for lib in ("numpy", "torch") for dt in ("float32", "float64")}
+    print(
+        "matrix multiply (2048 x 2048), GFLOP/s: " + ", ".join(f"{lib} {dt} {g:.0f}" for (lib, dt), g in gflops.items())
+    )
+
+    cases = [(n, 1, dt) for dt in ("float32", "float64") for n in sizes] + [(1024, 8, "float32"), (1024, 8, "float64")]
+
+    def repeats_for(n, heads):
+        work = heads * n * n
+        return 2 if work >= 2**27 else (3 if args.quick or work >= 2**23 else 7)
+
+    rows = time_table(cases, repeats_for, gflops)
+    names = list(rows[0]["ms"])
+    header = (
+        f"{'n':>6} {'h':>2} {'dtype':<8}"
+        + "".join(f"{name:>17}" for name in names)
+        + f"{'np limit':>10}{'torch limit':>12}"
+    )
+    print("\nmedian time, ms (ratio to the limit of its library; ratio to SDPA 4-D)")
+    print(header)
+    for row in rows:
+        cells = ""
+        for name in names:
+            library = "numpy" if name.startswith("numpy") else "torch"
+            ms = row["ms"][name]
+            cells += f"{ms:8.2f} ({ms / row['limit_ms'][library]:3.1f}|{ms / row['ms']['SDPA 4-D']:3.1f})"
+        print(
+            f"{row['n']:>6} {row['heads']:>2} {row['dtype']:<8}{cells}"
+            f"{row['limit_ms']['numpy']:10.2f}{row['limit_ms']['torch']:12.2f}"
+        )
+
+    if not args.no_memory:
+        print("\npeak extra memory, MiB (fresh process each; inputs and output excluded for NumPy)")
+        mem_sizes = [1024, 4096] if args.quick else [1024, 4096, 16384]
+        print(f"{'n':>6} {'dtype':<8}" + "".join(f"{name:>17}" for name in names) + f"{'n x n matrix':>14}")
+        for n in mem_sizes:
+            mib = {name: peak_memory_mib(name, n, 1, "float32") for name in names}
+            print(
+                f"{n:>6} {'float32':<8}"
+                + "".join(f"{mib[name]:17.1f}" for name in names)
+                + f"{n * n * 4 / 2**20:14.1f}"
+            )
+
+    import torch
+
+    if torch.cuda.is_available():
+        print(f"\nCUDA: {torch.cuda.get_device_name()} (8 heads, median ms)")
+        for n, dtype, ms in cuda_table([1024, 4096, 16384]):
+            print(f"{n:>6} {dtype:<9}" + "".join(f"{name}: {t:8.3f}  " for name, t in ms.items()))
+    else:
+        print("\nCUDA: not available here (the GPU table needs a CUDA device)")
+
+
+if __name__ == "__main__":
+    main()
