@@ -188,14 +188,19 @@ def attention_figure(tokens, weights, query: int, *, title="", width=9.0, height
     return fig, heatmap, bars
 
 
+def _square(ax, limit):
+    """Equal, fixed axes from -limit to limit in both directions (for pictures of 2-D vectors)."""
+    ax.set_xlim(-limit, limit)
+    ax.set_ylim(-limit, limit)
+    ax.set_aspect("equal")
+    return ax
+
+
 class Arrows2D:
     """Vectors in the plane drawn as arrows from the origin, with labels; updated in place."""
 
     def __init__(self, ax, vectors, labels, colors, *, limit=2.0):
-        self.ax = ax
-        ax.set_xlim(-limit, limit)
-        ax.set_ylim(-limit, limit)
-        ax.set_aspect("equal")
+        self.ax = _square(ax, limit)
         ax.axhline(0, color="0.85", lw=0.8, zorder=0)
         ax.axvline(0, color="0.85", lw=0.8, zorder=0)
         self.arrows = [
@@ -219,10 +224,7 @@ class Hull2D:
     """Value vectors as points, the polygon they span, and the blended output inside it."""
 
     def __init__(self, ax, values, labels, output, *, limit=2.5):
-        self.ax = ax
-        ax.set_xlim(-limit, limit)
-        ax.set_ylim(-limit, limit)
-        ax.set_aspect("equal")
+        self.ax = _square(ax, limit)
         ax.set_xlabel("value feature 1")
         ax.set_ylabel("value feature 2")
         self.polygon = Polygon(np.zeros((3, 2)), closed=True, alpha=0.15, color=KEY_COLOR, label="all possible outputs")
