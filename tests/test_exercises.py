@@ -20,6 +20,7 @@ RIGHT = {
     "matrix-tired": "animal",
     "cost-memory": 512,
     "online-rescale": math.exp(-1),  # exp(2 - 3)
+    "model-heads": 72,  # 6 layers x 12 heads
 }
 WRONG = {
     "intuition-hungry": "street",
@@ -33,6 +34,7 @@ WRONG = {
     "matrix-tired": "tired",
     "cost-memory": 64,
     "online-rescale": math.e,  # the wrong direction
+    "model-heads": 12,  # one layer only
 }
 
 

@@ -27,7 +27,7 @@ def test_every_chapter_is_in_the_table_of_contents_and_back():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
     listed = {c["file"] for part in toc["parts"] for c in part["chapters"]}
     assert listed == {f"chapters/{p.stem}" for p in CHAPTERS}
-    assert len(CHAPTERS) == 10
+    assert len(CHAPTERS) == 11
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
@@ -71,11 +71,13 @@ def test_nbval_ignore_output_only_on_widget_and_timing_cells(path):
         if "nbval-ignore-output" in c["metadata"].get("tags", []):
             src = "".join(c["source"])
             # widgets, timings, or plots of the timings measured just before
-            assert re.search(r"widgets\.\w+Explorer\(|median_time|peak_memory|seconds|memory_mib", src), src
+            assert re.search(
+                r"widgets\.\w+Explorer\(|median_time|peak_memory|seconds|memory_mib|max_difference", src
+            ), src
 
 
 def test_chapters_3_to_6_each_have_an_interactive_control():
-    for number in ["03", "04", "05", "06", "09"]:
+    for number in ["03", "04", "05", "06", "09", "10"]:
         (path,) = [p for p in CHAPTERS if p.name.startswith(number)]
         assert any("Explorer(" in "".join(c["source"]) for c in cells(path) if c["cell_type"] == "code")
 

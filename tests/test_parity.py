@@ -186,9 +186,12 @@ def test_large_scores_stay_finite_where_a_naive_softmax_fails(backend_name):
 
 
 def test_importing_selfattention_does_not_import_torch():
-    code = "import sys, selfattention as s; s.softmax([1.0, 2.0]); print('torch' in sys.modules)"
+    code = (
+        "import sys, selfattention as s; s.softmax([1.0, 2.0]); "
+        "print('torch' in sys.modules, 'transformers' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False"
+    assert out.strip() == "False False"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -58,6 +58,13 @@ def _tired_looks_at():
     return max(row, key=row.get)
 
 
+def _pretrained_heads():
+    from . import pretrained
+
+    config = pretrained.load()[1].config
+    return config.num_hidden_layers * config.num_attention_heads
+
+
 def _variance_of_dot_products(d_k=256, samples=20000):
     rng = np.random.default_rng(0)
     q, k = rng.standard_normal((2, samples, d_k))
@@ -132,6 +139,12 @@ EXERCISES: dict[str, Exercise] = {
         lambda: examples.online_softmax_trace([2.0, 3.0], [[0.0], [0.0]], block_size=1)[1].correction,
         "number",
         "The old terms were exp(score - 2); they must become exp(score - 3).",
+    ),
+    "model-heads": Exercise(
+        "How many attention matrices does all-MiniLM-L6-v2 compute for one sentence?",
+        _pretrained_heads,
+        "number",
+        "One per head in every layer: look at model.config.",
     ),
     "cost-memory": Exercise(
         "How many MiB does one float32 attention matrix take for n = 4096 tokens and 8 heads?",

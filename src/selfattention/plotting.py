@@ -328,3 +328,22 @@ def blend_picture(values, output, weights, labels, *, title="output = weighted a
     Hull2D(ax, values, labels, output).update(values, output, sizes=weights)
     ax.set_title(title)
     return fig
+
+
+def small_multiples(weights, *, row_name="layer", col_name="head", width=11.0, height=6.0, title=""):
+    """A grid of tiny attention matrices, ``weights`` of shape (rows, cols, n, n): one picture per head."""
+    rows, cols = weights.shape[:2]
+    fig = new_figure(width, height)
+    axes = fig.subplots(rows, cols, squeeze=False)
+    for (r, c), ax in np.ndenumerate(axes):
+        ax.imshow(weights[r, c], cmap=CMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if r == 0:
+            ax.set_title(f"{col_name} {c + 1}", fontsize=8)
+        if c == 0:
+            ax.set_ylabel(f"{row_name} {r + 1}", fontsize=8)
+    fig.colorbar(axes[0, 0].images[0], ax=axes, label="attention weight", fraction=0.02)
+    if title:
+        fig.suptitle(title)
+    return fig

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import html
 import math
 
@@ -31,6 +32,7 @@ __all__ = [
     "BlendExplorer",
     "AttentionMatrixExplorer",
     "OnlineSoftmaxExplorer",
+    "PretrainedExplorer",
 ]
 
 DK_OPTIONS = [2**i for i in range(11)]  # 1, 2, 4, ..., 1024
@@ -406,3 +408,64 @@ class OnlineSoftmaxExplorer(Explorer):
         self.out_bars.update(both)
         self.ax_out.set_title(f"largest difference {self.difference:.0e}")
         self.static_labels = (b,)  # the blocks moved: redraw everything
+
+
+class PretrainedExplorer(Explorer):
+    """Pick a layer and a head of all-MiniLM-L6-v2 (and, with a kernel, type a sentence): its attention matrix."""
+
+    PICTURE = "A heatmap of one head of a pretrained model, with its WordPiece tokens, and bars of one token's row"
+    SWEEP = {"layer": range(6), "head": range(12)}
+    MAX_TOKENS = 32
+
+    def __init__(self, sentence=examples.SENTENCE, layer=3, head=1, query="it"):
+        from . import pretrained
+
+        self._model = _pretrained_model()
+        self._recompute = pretrained.recompute
+        self._query_word = query
+        self.sentence = widgets.Text(
+            value=sentence,
+            description="sentence",
+            continuous_update=False,
+            layout=widgets.Layout(width="min(100%, 36em)"),
+        )
+        style = {"description_width": "initial"}
+        self.layer = widgets.SelectionSlider(
+            options=[(str(i + 1), i) for i in range(6)], value=layer, description="layer", style=style
+        )
+        self.head = widgets.SelectionSlider(
+            options=[(str(i + 1), i) for i in range(12)], value=head, description="head", style=style
+        )
+        self._sentence_seen = None
+        self._compute(sentence)
+        fig, self.heatmap, self.bars = plotting.attention_figure(self.tokens, np.eye(len(self.tokens)), 0)
+        super().__init__([self.sentence, self.layer, self.head], fig, [self.heatmap, self.bars])
+
+    def _compute(self, sentence):
+        if not isinstance(sentence, str) or not sentence.strip():
+            raise examples.SentenceError("Type a sentence with at least one word.")
+        result = self._recompute(*self._model, sentence)
+        if len(result.tokens) > self.MAX_TOKENS:
+            raise examples.SentenceError(
+                f"That sentence is {len(result.tokens)} tokens long; the explorer shows at most {self.MAX_TOKENS}."
+            )
+        self.result, self.tokens, self._sentence_seen = result, result.tokens, sentence
+
+    def redraw(self):
+        if self.sentence.value != self._sentence_seen:
+            self._compute(self.sentence.value)  # SentenceError for empty or overlong input
+        tokens = self.tokens
+        query = tokens.index(self._query_word) if self._query_word in tokens else 0
+        self.weights = self.result.our_weights[self.layer.value, self.head.value]  # (n, n)
+        self.heatmap.update(self.weights, tokens, tokens, highlight_row=query)
+        self.heatmap.ax.set_title(f"layer {self.layer.value + 1}, head {self.head.value + 1}")
+        self.bars.update(self.weights[query], tokens, highlight=query)
+        self.bars.ax.set_title(f'row of "{tokens[query]}"')
+        self.static_labels = tuple(tokens)
+
+
+@functools.lru_cache(maxsize=1)
+def _pretrained_model():
+    from . import pretrained
+
+    return pretrained.load()

