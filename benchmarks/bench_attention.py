@@ -54,7 +54,7 @@ def gemm_gflops(library: str, dtype: str, n: int = 2048) -> float:
     return 2 * n**3 / seconds / 1e9
 
 
-def implementations(q, k, v, dtype):
+def implementations(q, k, v):
     """name -> (library, zero-argument function) for inputs of shape (heads, n, d)."""
     import torch
     import torch.nn.functional as F
@@ -83,7 +83,7 @@ def time_table(cases, repeats_for, gflops):
         for library in ("numpy", "torch"):
             row["limit_ms"][library] = 1e3 * 4 * heads * n * n * D / (gflops[(library, dtype)] * 1e9)
         with torch.inference_mode():
-            for name, (_, fn) in implementations(q, k, v, dtype).items():
+            for name, (_, fn) in implementations(q, k, v).items():
                 row["ms"][name] = 1e3 * median_seconds(fn, repeats_for(n, heads))
         rows.append(row)
         print(f"  measured n={n} heads={heads} {dtype}", file=sys.stderr, flush=True)
@@ -98,7 +98,7 @@ sys.path.insert(0, sys.argv[5])
 from bench_attention import implementations
 rng = np.random.default_rng(0)
 q, k, v = (rng.standard_normal((heads, n, 64)).astype(dtype) for _ in range(3))
-library, fn = implementations(q, k, v, dtype)[name]
+library, fn = implementations(q, k, v)[name]
 import torch
 torch.set_grad_enabled(False)
 if library == "numpy":

@@ -29,13 +29,6 @@ def new_figure(width: float = 7.0, height: float = 3.4, dpi: int = 100) -> Figur
     return fig
 
 
-def to_png(fig: Figure) -> bytes:
-    """Render a whole figure to PNG bytes."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
-
-
 class FastPNG:
     """Renders a figure to PNG quickly when only some artists change (blitting).
 
