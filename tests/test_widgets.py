@@ -8,13 +8,13 @@ import re
 import numpy as np
 import pytest
 
-from selfattention import attention, examples, normalize, score, widgets
+from selfattention import attention, examples, normalize, widgets
 
 
 def frontend_sets(control, value):
     """Change a control the way the browser does: through a comm message, not a Python assignment."""
     if hasattr(control, "index"):  # selection widgets sync the index of the chosen option, not the value
-        state = {"index": list(control._options_values).index(value)}
+        state = {"index": [v for _, v in control.options].index(value)}
     else:
         state = {"value": value}
     control._handle_msg({"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []})
@@ -23,16 +23,16 @@ def frontend_sets(control, value):
 def test_dot_product_explorer_recomputes_scores_and_redraws():
     e = widgets.DotProductExplorer(angle=0, length=1.0)
     np.testing.assert_allclose(e.scores, e.KEYS[:, 0])  # query (1, 0): the dot product is each key's x
-    first_picture = e.image.value
+    first_picture = e.png
     frontend_sets(e.angle, 90)
     np.testing.assert_allclose(e.query, [0.0, 1.0], atol=1e-15)
     np.testing.assert_allclose(e.scores, e.KEYS[:, 1], atol=1e-15)  # now each key's y
     heights = [bar.get_height() for bar in e.bars.bars]
     np.testing.assert_allclose(heights, e.scores)
     assert e.arrows.arrows[0].xy == pytest.approx((0.0, 1.0))
-    assert e.image.value != first_picture
+    assert e.png != first_picture
     e.angle.value = 0
-    assert e.image.value == first_picture  # the same state draws the same picture
+    assert e.png == first_picture  # the same state draws the same picture
 
 
 def test_scaling_explorer_shows_softmax_saturating_without_the_scale():
@@ -112,11 +112,11 @@ def test_attention_matrix_explorer_follows_sentence_query_and_layer():
 )
 def test_bad_sentences_give_a_friendly_message_and_keep_the_picture(text, message):
     e = widgets.AttentionMatrixExplorer()
-    picture, weights = e.image.value, e.weights
+    picture, weights = e.png, e.weights
     frontend_sets(e.sentence, text)
     assert message in e.message.value
     assert "Traceback" not in e.message.value
-    assert e.image.value == picture
+    assert e.png == picture
     assert e.weights is weights
     e.sentence.value = "the dog was tired"
     assert e.message.value == ""  # fixed input clears the message
@@ -180,22 +180,88 @@ def test_redraws_update_artists_in_place():
     assert len(e.fig.axes) == 3  # heatmap, colour bar, row: nothing was added
 
 
-def test_explorer_displays_as_its_widget():
+def _displayed(obj):
+    """What a notebook shows for ``obj``: the mime bundles it displays."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shown = []
+    shell = InteractiveShell.instance()
+    publish = shell.display_pub.publish
+    shell.display_pub.publish = lambda data, metadata=None, **kwargs: shown.append(data)
+    try:
+        from IPython.display import display
+
+        display(obj)
+    finally:
+        shell.display_pub.publish = publish
+        InteractiveShell.clear_instance()
+    return shown
+
+
+def test_in_a_kernel_an_explorer_shows_itself_live_with_a_plain_text_explanation(monkeypatch):
+    monkeypatch.delenv("SELFATTENTION_PREDRAW", raising=False)
     e = widgets.TemperatureExplorer()
-    bundle = e._repr_mimebundle_()
-    assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert e.image.value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert e._image is None  # nothing shown yet: no picture widget made (the book's build never makes one)
+    (bundle,) = _displayed(e)
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == e.widget.model_id
+    # an untrusted notebook shows the plain text: it must say what to do, not "VBox(children=(..."
+    assert bundle["text/plain"].startswith(e.PICTURE)
+    assert "Run this cell" in bundle["text/plain"]
+    assert e._image.value == e.png
+    assert e.png[:8] == b"\x89PNG\r\n\x1a\n"
+    e.scale.value = 4.0
+    assert e._image.value == e.png  # the live picture follows the controls
 
 
-def test_score_used_by_explorers_is_the_package_function():
-    e = widgets.DotProductExplorer(angle=45, length=2.0)
-    np.testing.assert_allclose(e.scores, score(e.query[None, :], e.KEYS, scale=1.0)[0])
+def test_for_the_book_an_explorer_shows_pictures_drawn_in_advance(monkeypatch):
+    monkeypatch.setenv("SELFATTENTION_PREDRAW", "1")
+    e = widgets.TemperatureExplorer()
+    (bundle,) = _displayed(e)
+    shown = next(
+        w for w in _all_widgets() if w.model_id == bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+    )
+    assert isinstance(shown, widgets.widgets.VBox)
+    assert len(e.frames) == len(widgets.SCALE_OPTIONS)
+    assert e._image is None  # the live picture is never made: its PNG would only bloat the stored notebook
+
+
+def test_the_query_survives_a_new_sentence_or_falls_back_to_it_then_the_first_token():
+    e = widgets.AttentionMatrixExplorer()
+    e.query.value = 1  # "animal"
+    e.sentence.value = "the animal was tired"
+    assert e.query.label == "1: animal"  # still there: kept
+    e.sentence.value = "the dog said it was busy"
+    assert e.query.label == "3: it"  # "animal" is gone: "it" is preferred
+    e.sentence.value = "dogs bark loudly"
+    assert e.query.label == "0: dogs"  # neither: the first token
+
+
+def test_typed_characters_that_cannot_be_shown_are_named():
+    e = widgets.AttentionMatrixExplorer()
+    e.sentence.value = "naïve café 🚀 日本語"
+    assert e._tokens == ["naïve", "café", "日本語"]
+    assert "Left out (not letters or digits): 🚀" in e.message.value
+    assert "empty boxes" in e.message.value
+    assert "日 本 語" in e.message.value
+    e.sentence.value = "the dog was tired"
+    assert e.message.value == ""
+
+
+def test_layer_buttons_show_their_whole_label():
+    e = widgets.AttentionMatrixExplorer()
+    assert e.layer.style.button_width == "auto"
+    assert [label for label, _ in e.layer.options] == [label for label, _ in e.LAYERS]
+
+
+def _all_widgets():
+    from ipywidgets.widgets import widget
+
+    registry = getattr(widget, "_instances", None)  # ipywidgets 8
+    return list((registry if registry is not None else widget.Widget.widgets).values())  # ipywidgets 7
 
 
 def _links():
-    from ipywidgets.widgets.widget import _instances
-
-    return [w for w in _instances.values() if type(w).__name__ in ("Link", "DirectionalLink")]
+    return [w for w in _all_widgets() if type(w).__name__ in ("Link", "DirectionalLink")]
 
 
 def _pixels(png):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import re
 import statistics
+import threading
 import time
 import tracemalloc
 
@@ -15,16 +17,44 @@ def show_source(*objects):
     return Code("\n\n".join(inspect.getsource(obj).rstrip() for obj in objects), language="python")
 
 
-def glue(name: str, value, display: bool = False):
-    """Store ``value`` under ``name`` so the book's prose can quote it (MyST-NB's glue).
+#: The MIME type of the outputs made by ``glue``. No front end displays it (the book drops it, see
+#: ``QuotedValueRenderer``); nbval compares it like any other output, so a value that changes fails the tests.
+VALUE_MIME = "application/vnd.selfattention.value+json"
 
-    Where MyST-NB is not installed (on Colab, say) nothing is stored; the notebook still runs.
+#: Characters a quoted value may not contain: it is written into the prose as it is, with no delimiters.
+_NOT_IN_VALUES = re.compile(r"[\s*_()\[\]<>`$|\\]")
+
+
+def glue(name: str, value) -> None:
+    """Record ``value`` as the text that the prose quotes under ``name``.
+
+    In a chapter's markdown, the quoted number is written as plain text followed by a marker,
+    ``0.70<!-- value: it_top_weight -->``, which every front end (the book, JupyterLab, Colab, GitHub)
+    shows as plain "0.70". ``scripts/execute_notebooks.py`` writes each glued value in front of its marker,
+    and the tests fail when a quoted number differs from what the code computes.
+
+    ``value`` is a string formatted the way the prose shows it (``f"{x:.2f}"``) or an integer.
     """
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise TypeError(f"glue {name!r}: format the value as the prose shows it, e.g. f'{{x:.2f}}', got {value!r}")
+    text = str(value)
+    if not text or _NOT_IN_VALUES.search(text):
+        raise ValueError(f"glue {name!r}: a quoted value must be one word without spaces or markup, got {text!r}")
     try:
-        from myst_nb import glue as myst_glue
-    except ImportError:
+        from IPython.display import display
+    except ImportError:  # plain Python: nothing to record
         return
-    myst_glue(name, value, display=display)
+    display({VALUE_MIME: {"name": name, "value": text}}, raw=True)
+
+
+class QuotedValueRenderer:
+    """A MyST-NB output renderer (registered in pyproject.toml): ``glue`` outputs are for the prose only."""
+
+    mime_priority_overrides = ()
+
+    @staticmethod
+    def handle_mime(renderer, data, inline):
+        return [] if data.mime_type == VALUE_MIME else None
 
 
 def side_by_side(left, right, titles=("NumPy", "PyTorch")):
@@ -55,6 +85,61 @@ class _HTMLWithText:
 
     def __repr__(self):
         return self.text
+
+
+class status:  # noqa: N801 (used like a function: `with status("Loading the model"):`)
+    """A status line for a cell that takes more than a moment: ``with status("Loading the model"): ...``.
+
+    While the block runs, the line reads "Loading the model… 3 s" and its clock ticks every half second;
+    ``update(text)`` adds what is being done now. When the block ends, the line disappears. Outside a
+    notebook (no IPython or no ipywidgets) it does nothing.
+    """
+
+    def __init__(self, message: str):
+        self.message, self.detail = message, ""
+        self._line = None
+
+    def __enter__(self):
+        try:
+            import ipywidgets
+            from IPython import get_ipython
+        except ImportError:
+            return self
+        if get_ipython() is None:
+            return self
+        from .explorer import display_widget
+
+        self._line = ipywidgets.HTML()
+        self._start = time.perf_counter()
+        self._done = threading.Event()
+        self._show()
+        display_widget(self._line, f"{self.message}…")
+        self._ticker = threading.Thread(target=self._tick, daemon=True)
+        self._ticker.start()
+        return self
+
+    def update(self, detail: str) -> None:
+        """Say what is being done now (shown after the message)."""
+        self.detail = detail
+        self._show()
+
+    def _show(self):
+        if self._line is not None:
+            seconds = time.perf_counter() - self._start
+            detail = f": {self.detail}" if self.detail else ""
+            self._line.value = f'<p style="color:#444">{self.message}{detail}… {seconds:.0f} s</p>'
+
+    def _tick(self):
+        while not self._done.wait(0.5):
+            self._show()
+
+    def __exit__(self, *exc):
+        if self._line is not None:
+            self._done.set()
+            self._ticker.join()
+            self._line.value = ""
+            self._line.layout.display = "none"
+        return False
 
 
 def median_time(fn, repeats: int = 5) -> float:

@@ -94,6 +94,17 @@ def tokenize(sentence: str, *, max_tokens: int = MAX_TOKENS) -> list[str]:
     return tokens
 
 
+def left_out(sentence: str) -> list[str]:
+    """Characters of ``sentence`` that ``tokenize`` leaves out although they are not punctuation or spaces
+    (emoji, other symbols), so an explorer can say so instead of dropping them silently."""
+    text = unicodedata.normalize("NFKC", sentence) if isinstance(sentence, str) else ""
+    kept = set("".join(re.findall(r"[^\W_]+(?:'[^\W_]+)*", text)))
+    dropped = (
+        ch for ch in text if ch not in kept and not ch.isspace() and not unicodedata.category(ch).startswith("P")
+    )
+    return list(dict.fromkeys(ch for ch in dropped if unicodedata.category(ch) not in ("Mn", "Cf")))
+
+
 def unknown_word_vector(word: str) -> np.ndarray:
     """The vector of a word the hand-built vocabulary lacks: small, pseudo-random, and always the same.
 

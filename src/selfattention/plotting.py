@@ -7,6 +7,7 @@ updates its artists (``update``), which keeps a redraw fast.
 
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -22,9 +23,24 @@ KEY_COLOR = "#1f77b4"
 OUTPUT_COLOR = "#2ca02c"
 
 
-def new_figure(width: float = 7.0, height: float = 3.4, dpi: int = 100) -> Figure:
+def missing_glyphs(texts) -> list[str]:
+    """The characters of ``texts`` that the figures' font cannot draw (matplotlib would show empty boxes)."""
+    drawable = _drawable_codepoints()
+    seen = dict.fromkeys(ch for text in texts for ch in text if not ch.isspace() and ord(ch) not in drawable)
+    return list(seen)
+
+
+@functools.lru_cache(maxsize=1)
+def _drawable_codepoints() -> frozenset[int]:
+    from matplotlib import font_manager, ft2font, rcParams
+
+    path = font_manager.findfont(font_manager.FontProperties(family=rcParams["font.family"]))
+    return frozenset(ft2font.FT2Font(path).get_charmap())
+
+
+def new_figure(width: float = 7.0, height: float = 3.4, dpi: int = 100, layout: str | None = "constrained") -> Figure:
     """A figure that is not registered with pyplot (so it never shows up twice in a notebook)."""
-    fig = Figure(figsize=(width, height), dpi=dpi, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
     return fig
 
@@ -326,7 +342,10 @@ def blend_picture(values, output, weights, labels, *, title="output = weighted a
 def small_multiples(weights, *, row_name="layer", col_name="head", width=11.0, height=6.0, title=""):
     """A grid of tiny attention matrices, ``weights`` of shape (rows, cols, n, n): one picture per head."""
     rows, cols = weights.shape[:2]
-    fig = new_figure(width, height)
+    # A fixed grid instead of the layout engine: with 72 small axes it would take seconds to draw.
+    fig = new_figure(width, height, layout=None)
+    top = 0.9 if title else 0.95
+    fig.subplots_adjust(left=0.05, right=0.9, bottom=0.02, top=top, wspace=0.08, hspace=0.12)
     axes = fig.subplots(rows, cols, squeeze=False)
     for (r, c), ax in np.ndenumerate(axes):
         ax.imshow(weights[r, c], cmap=CMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
@@ -336,7 +355,8 @@ def small_multiples(weights, *, row_name="layer", col_name="head", width=11.0, h
             ax.set_title(f"{col_name} {c + 1}", fontsize=8)
         if c == 0:
             ax.set_ylabel(f"{row_name} {r + 1}", fontsize=8)
-    fig.colorbar(axes[0, 0].images[0], ax=axes, label="attention weight", fraction=0.02)
+    colorbar_axes = fig.add_axes((0.92, 0.1, 0.015, top - 0.2))
+    fig.colorbar(axes[0, 0].images[0], cax=colorbar_axes, label="attention weight")
     if title:
         fig.suptitle(title)
     return fig

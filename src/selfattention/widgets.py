@@ -1,31 +1,23 @@
-"""Interactive explorers for the book (ipywidgets + matplotlib).
+"""The book's interactive explorers (ipywidgets + matplotlib), built on :mod:`selfattention.explorer`.
 
-Every explorer follows the same pattern (see ``Explorer``): it builds its figure once, then each change of a
-control recomputes with the package's own attention functions, updates the existing artists in place and
-shows the figure as a PNG in an ``ipywidgets.Image``. The numbers behind each picture are kept as attributes
-(``scores``, ``weights``, ``output``...) so tests can check them without looking at pixels.
-
-Bad input typed by a reader (an empty or overlong sentence) gives a short message inside the explorer. Any
-other exception in a callback is shown briefly and then re-raised, so it fails a test or a notebook run
-instead of vanishing into the kernel's log.
+Each explorer recomputes with the package's own attention functions whenever a control moves, and keeps
+the numbers behind its picture as attributes (``scores``, ``weights``, ``output``...) so that tests can
+check them without looking at pixels. In a running kernel a chapter's explorer cell shows the live
+explorer; in the HTML book it shows pictures drawn in advance (see ``explorer.py``).
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import functools
-import html
 import math
 
 import ipywidgets as widgets
 import numpy as np
 
 from . import examples, plotting
+from .explorer import Explorer, selection, slider
 from .numpy_backend import attention, normalize, score
 
 __all__ = [
-    "Explorer",
     "DotProductExplorer",
     "ScalingExplorer",
     "TemperatureExplorer",
@@ -39,146 +31,16 @@ DK_OPTIONS = [2**i for i in range(11)]  # 1, 2, 4, ..., 1024
 SCALE_OPTIONS = [0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]
 
 
-class Explorer:
-    """Controls above a picture; a change of any control redraws the picture in place."""
-
-    def __init__(self, controls, fig, parts):
-        self.controls = list(controls)
-        self.fig = fig
-        self.renderer = plotting.FastPNG(fig, lambda: [a for part in parts for a in part.dynamic()])
-        self.static_labels = ()  # subclasses set this to the tick labels; a change forces a full redraw
-        self._static_key = None
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%", height="auto"))
-        self.message = widgets.HTML()
-        self._quiet = False
-        self.note = ""  # a remark a subclass may set during redraw; shown under the controls
-        for control in self.controls:
-            control.observe(self._on_change, names="value")
-        self.widget = widgets.VBox(
-            [
-                widgets.HBox(self.controls, layout=widgets.Layout(flex_flow="row wrap")),
-                self.message,
-                self.image,
-            ]
-        )
-        self._on_change()  # first drawing: any error surfaces here, in the cell that builds the explorer
-
-    def redraw(self):
-        """Recompute from the controls' values and update the figure's artists (subclasses)."""
-        raise NotImplementedError
-
-    @contextlib.contextmanager
-    def quietly(self):
-        """Change controls from code without triggering a redraw for each change."""
-        self._quiet = True
-        try:
-            yield
-        finally:
-            self._quiet = False
-
-    def _on_change(self, change=None):
-        if self._quiet:
-            return
-        try:
-            self.redraw()
-        except examples.SentenceError as err:  # the reader's input: explain, keep the last picture
-            self.message.value = f'<p style="color:#b00020">{html.escape(str(err))}</p>'
-            return
-        except Exception as err:  # a bug: say so here, and let it fail the test or the notebook run
-            self.message.value = (
-                f'<p style="color:#b00020">Something went wrong ({html.escape(type(err).__name__)}).</p>'
-            )
-            raise
-        self.message.value = f'<p style="color:#555">{html.escape(self.note)}</p>' if self.note else ""
-        key = (self.static_labels, [(ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes])
-        self.image.value = self.renderer.render(full=key != self._static_key)
-        self._static_key = key
-
-    def describe(self) -> str:
-        """In words, what the picture shows: the explorer and its controls' values."""
-        settings = "; ".join(f"{c.description} = {_label(c)}" if c.description else _label(c) for c in self.controls)
-        return f"{self.PICTURE} ({settings})"
-
-    def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
-
-    #: What the picture shows, for readers who cannot see it (subclasses set this).
-    PICTURE = "A picture of attention"
-
-    #: For ``precomputed()``: which controls to sweep, and over which values (subclasses set this).
-    SWEEP: dict = {}
-
-    def precomputed(self, **sweep) -> widgets.VBox:
-        """The same explorer for a reader without a Python kernel (the HTML book; a notebook just opened).
-
-        Every combination of the swept controls' values is drawn once, now, by this explorer (the real
-        code), and the pictures go into ``ipywidgets.Stack`` widgets whose visible child is linked, in the
-        browser, to new controls (``jslink`` to ``selected_index``). Moving a control then changes the
-        picture with no kernel and no network. ``sweep`` maps control attribute names to the values to
-        offer; by default the class's ``SWEEP``.
-        """
-        sweep = {name: list(values) for name, values in (sweep or self.SWEEP).items()}
-        if not sweep:
-            raise ValueError(f"{type(self).__name__} has nothing to sweep; pass control=values")
-        controls = [getattr(self, name) for name in sweep]
-        selectors = [_selector_like(control, values) for control, values in zip(controls, sweep.values(), strict=True)]
-        self.frames = {}  # (value, value, ...) -> PNG bytes, kept for tests
-
-        def stack_for(level, chosen):
-            if level == len(controls):
-                with self.quietly():
-                    for control, value in zip(controls, chosen, strict=True):
-                        control.value = value
-                self._on_change()
-                png = self.renderer.render(full=True, quantize=True)
-                self.frames[tuple(chosen)] = png
-                # An <img> with alt text inside an HTML widget: an ipywidgets Image has no alt attribute (and
-                # giving it a tooltip breaks its view in ipywidgets 8.1).
-                return widgets.HTML(_img_tag(png, self.describe()))
-            values = list(sweep.values())[level]
-            stack = widgets.Stack([stack_for(level + 1, [*chosen, v]) for v in values])
-            stack.selected_index = selectors[level].index
-            widgets.jslink((selectors[level], "index"), (stack, "selected_index"))
-            return stack
-
-        picture = stack_for(0, [])
-        with self.quietly():  # leave the live explorer as the selectors show it
-            for control, selector in zip(controls, selectors, strict=True):
-                control.value = selector.value
-        self._on_change()
-        box = widgets.HBox(selectors, layout=widgets.Layout(flex_flow="row wrap"))
-        return widgets.VBox([box, picture])
-
-
-def _img_tag(png: bytes, alt: str) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" style="max-width:100%;height:auto">'
-
-
-def _label(control) -> str:
-    """The value of a control as the reader sees it."""
-    if isinstance(control, widgets.widget_selection._Selection):
-        return str(control.label)
-    return f"{control.value:g}" if isinstance(control.value, int | float) else repr(control.value)
-
-
-def _selector_like(control, values):
-    """A new selection control (it has an ``index`` to link) offering ``values`` for ``control``."""
-    style = {"description_width": "initial"}
-    if isinstance(control, widgets.widget_selection._Selection):
-        labels = dict(zip(control._options_values, control._options_labels, strict=True))
-        options = [(labels[v], v) for v in values]
-        value = control.value if control.value in values else values[0]
-        return type(control)(options=options, value=value, description=control.description, style=style)
-    value = min(values, key=lambda v: abs(v - control.value))  # the offered value nearest to the current one
-    return widgets.SelectionSlider(
-        options=[(f"{v:g}", v) for v in values], value=value, description=control.description, style=style
-    )
-
-
-def _slider(cls, description, **kwargs):
-    style = {"description_width": "initial"}
-    return cls(description=description, continuous_update=False, style=style, **kwargs)
+def _characters_note(sentence: str, tokens) -> str:
+    """Say which typed characters the picture cannot show: left out by the tokenizer, or not in the font."""
+    notes = []
+    left_out = examples.left_out(sentence)
+    if left_out:
+        notes.append(f"Left out (not letters or digits): {' '.join(left_out)}")
+    missing = plotting.missing_glyphs(tokens)
+    if missing:
+        notes.append(f"Shown as empty boxes (the figure font has no glyph for them): {' '.join(missing)}")
+    return ". ".join(notes)
 
 
 class DotProductExplorer(Explorer):
@@ -191,8 +53,8 @@ class DotProductExplorer(Explorer):
     SWEEP = {"angle": range(0, 360, 15)}
 
     def __init__(self, angle=30, length=1.5):
-        self.angle = _slider(widgets.IntSlider, "query angle (°)", min=0, max=355, step=5, value=angle)
-        self.length = _slider(widgets.FloatSlider, "query length", min=0.25, max=2.0, step=0.25, value=length)
+        self.angle = slider(widgets.IntSlider, "query angle (°)", min=0, max=355, step=5, value=angle)
+        self.length = slider(widgets.FloatSlider, "query length", min=0.25, max=2.0, step=0.25, value=length)
         fig = plotting.new_figure(8, 3.6)
         ax_vec, ax_bar = fig.subplots(1, 2)
         colors = [plotting.QUERY_COLOR] + [plotting.KEY_COLOR] * 3
@@ -227,7 +89,7 @@ class ScalingExplorer(Explorer):
 
     def __init__(self, d_k=64, seed=0):
         self.seed = seed
-        self.d_k = _slider(widgets.SelectionSlider, "d_k", options=DK_OPTIONS, value=d_k)
+        self.d_k = selection(widgets.SelectionSlider, "d_k", DK_OPTIONS, d_k)
         fig = plotting.new_figure(8, 3.4)
         ax_raw, ax_scaled = fig.subplots(1, 2, sharey=True)
         labels = [f"k{i + 1}" for i in range(self.N_KEYS)]
@@ -262,7 +124,7 @@ class TemperatureExplorer(Explorer):
     def __init__(self, scores=(2.0, 1.0, 0.5, 0.0, -1.0), labels=None, scale=1.0):
         self.scores = np.asarray(scores, dtype=float)
         labels = labels or [f"k{i + 1}" for i in range(len(self.scores))]
-        self.scale = _slider(widgets.SelectionSlider, "scale (1 / temperature)", options=SCALE_OPTIONS, value=scale)
+        self.scale = selection(widgets.SelectionSlider, "scale (1 / temperature)", SCALE_OPTIONS, scale)
         fig = plotting.new_figure(7, 3.2)
         ax_s, ax_w = fig.subplots(1, 2)
         self.score_bars = plotting.RowBars(ax_s, self.scores, labels, title="scores × scale", ylabel="score", ylim=None)
@@ -287,9 +149,9 @@ class BlendExplorer(Explorer):
     SWEEP = {"angle": range(0, 360, 45), "v3_x": [-2.0, -1.0, 0.0, 1.0, 2.0]}
 
     def __init__(self, angle=90, v3_x=0.0, v3_y=1.5):
-        self.angle = _slider(widgets.IntSlider, "query angle (°)", min=0, max=350, step=10, value=angle)
-        self.v3_x = _slider(widgets.FloatSlider, "v3 x", min=-2.0, max=2.0, step=0.5, value=v3_x)
-        self.v3_y = _slider(widgets.FloatSlider, "v3 y", min=-2.0, max=2.0, step=0.5, value=v3_y)
+        self.angle = slider(widgets.IntSlider, "query angle (°)", min=0, max=350, step=10, value=angle)
+        self.v3_x = slider(widgets.FloatSlider, "v3 x", min=-2.0, max=2.0, step=0.5, value=v3_x)
+        self.v3_y = slider(widgets.FloatSlider, "v3 y", min=-2.0, max=2.0, step=0.5, value=v3_y)
         fig = plotting.new_figure(8, 3.8)
         ax_hull, ax_bar = fig.subplots(1, 2, width_ratios=[1.2, 1])
         self.hull = plotting.Hull2D(ax_hull, self.VALUES, self.LABELS, np.zeros(2))
@@ -326,8 +188,8 @@ class AttentionMatrixExplorer(Explorer):
             continuous_update=False,
             layout=widgets.Layout(width="min(100%, 36em)"),
         )
-        self.query = widgets.Dropdown(description="query token", options=[("", 0)])
-        self.layer = widgets.ToggleButtons(options=self.LAYERS, value=layer)
+        self.query = selection(widgets.Dropdown, "query token", [("", 0)])
+        self.layer = selection(widgets.ToggleButtons, "", self.LAYERS, layer)
         self._tokens = None
         tokens = examples.tokenize(sentence)
         self._set_query_options(tokens, query)
@@ -335,16 +197,16 @@ class AttentionMatrixExplorer(Explorer):
         super().__init__([self.sentence, self.query, self.layer], fig, [self.heatmap, self.bars])
 
     def _set_query_options(self, tokens, preferred):
+        """Offer the new sentence's tokens; keep the preferred word if it is there, else "it", else the first."""
         with self.quietly():
             self.query.options = [(f"{i}: {t}", i) for i, t in enumerate(tokens)]
-            self.query.value = tokens.index(preferred) if preferred in tokens else len(tokens) - 1
+            self.query.value = next((tokens.index(w) for w in (preferred, "it") if w in tokens), 0)
 
     def redraw(self):
         tokens = examples.tokenize(self.sentence.value)  # SentenceError for empty / overlong input
         if tokens != self._tokens:
             if self._tokens is not None:
-                current = self._tokens[self.query.value] if self.query.value < len(self._tokens) else "it"
-                self._set_query_options(tokens, current)
+                self._set_query_options(tokens, self._tokens[self.query.value])
             self._tokens = tokens
             self.static_labels = tuple(tokens)
             self.result = examples.contextualize(tokens)
@@ -355,12 +217,12 @@ class AttentionMatrixExplorer(Explorer):
         self.heatmap.ax.set_title(self.LAYERS[layer][0])
         self.bars.update(self.row, tokens, highlight=i)
         self.bars.ax.set_title(f'row of "{tokens[i]}": where it looks')
+        notes = [_characters_note(self.sentence.value, tokens)]
         unknown = [t for t, k in zip(tokens, examples.known(tokens), strict=True) if not k]
         if unknown:
-            note = ", ".join(unknown[:6]) + ("…" if len(unknown) > 6 else "")
-            self.note = f"Not in the hand-built vocabulary, so given fixed pseudo-random vectors: {note}"
-        else:
-            self.note = ""
+            listing = ", ".join(unknown[:6]) + ("…" if len(unknown) > 6 else "")
+            notes.append(f"Not in the hand-built vocabulary, so given fixed pseudo-random vectors: {listing}")
+        self.note = ". ".join(n for n in notes if n)
 
 
 class OnlineSoftmaxExplorer(Explorer):
@@ -374,9 +236,7 @@ class OnlineSoftmaxExplorer(Explorer):
         self.scores = np.round(rng.normal(0.0, 1.5, 12), 1)  # (m,): one query's scores
         self.values = np.round(rng.normal(0.0, 1.0, (12, 2)), 1)  # (m, d_v=2)
         self.exact = normalize(self.scores) @ self.values  # (d_v,): softmax, then blend, all at once
-        self.block_size = _slider(
-            widgets.SelectionSlider, "block size", options=self.SWEEP["block_size"], value=block_size
-        )
+        self.block_size = selection(widgets.SelectionSlider, "block size", self.SWEEP["block_size"], block_size)
         fig = plotting.new_figure(8, 3.4)
         self.ax_scores, self.ax_out = fig.subplots(1, 2, width_ratios=[1.6, 1])
         keys = range(len(self.scores))
@@ -420,7 +280,7 @@ class PretrainedExplorer(Explorer):
     def __init__(self, sentence=examples.SENTENCE, layer=3, head=1, query="it"):
         from . import pretrained
 
-        self._model = _pretrained_model()
+        self._model = pretrained.load()
         self._recompute = pretrained.recompute
         self._query_word = query
         self.sentence = widgets.Text(
@@ -429,13 +289,8 @@ class PretrainedExplorer(Explorer):
             continuous_update=False,
             layout=widgets.Layout(width="min(100%, 36em)"),
         )
-        style = {"description_width": "initial"}
-        self.layer = widgets.SelectionSlider(
-            options=[(str(i + 1), i) for i in range(6)], value=layer, description="layer", style=style
-        )
-        self.head = widgets.SelectionSlider(
-            options=[(str(i + 1), i) for i in range(12)], value=head, description="head", style=style
-        )
+        self.layer = selection(widgets.SelectionSlider, "layer", [(str(i + 1), i) for i in range(6)], layer)
+        self.head = selection(widgets.SelectionSlider, "head", [(str(i + 1), i) for i in range(12)], head)
         self._sentence_seen = None
         self._compute(sentence)
         fig, self.heatmap, self.bars = plotting.attention_figure(self.tokens, np.eye(len(self.tokens)), 0)
@@ -462,10 +317,4 @@ class PretrainedExplorer(Explorer):
         self.bars.update(self.weights[query], tokens, highlight=query)
         self.bars.ax.set_title(f'row of "{tokens[query]}"')
         self.static_labels = tuple(tokens)
-
-
-@functools.lru_cache(maxsize=1)
-def _pretrained_model():
-    from . import pretrained
-
-    return pretrained.load()
+        self.note = _characters_note(self.sentence.value, tokens)
