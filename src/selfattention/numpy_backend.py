@@ -122,7 +122,9 @@ def multi_head_self_attention(x, w_q, w_k, w_v, w_o, *, num_heads, mask=None, ca
     def split(t):  # (..., n, d_model) -> (..., n, num_heads, d_head) -> (..., num_heads, n, d_head)
         return np.swapaxes(t.reshape(t.shape[:-1] + (num_heads, d_head)), -3, -2)
 
-    q, k, v = split(x @ w_q), split(x @ w_k), split(x @ w_v)  # (..., num_heads, n, d_head) each
+    q = split(x @ w_q)  # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model) -> (..., num_heads, n, d_head)
+    k = split(x @ w_k)  # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model) -> (..., num_heads, n, d_head)
+    v = split(x @ w_v)  # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model) -> (..., num_heads, n, d_head)
     # every head attends separately: heads (..., num_heads, n, d_head), weights (..., num_heads, n, n)
     heads, weights = attention(q, k, v, mask=mask, causal=causal)
     concat = np.swapaxes(heads, -3, -2).reshape(x.shape)  # (..., n, num_heads, d_head) -> (..., n, d_model)
@@ -136,7 +138,7 @@ def sinusoidal_positions(n, d_model, *, dtype=np.float64):
     """
     n, d_model = _checked(n=n, d_model=d_model)
     position = np.arange(n)[:, None]  # (n, 1)
-    angle = position / 10000.0 ** (np.arange(0, d_model, 2) / d_model)  # (n, 1) / (d_model / 2,) -> (n, d_model / 2)
+    angle = position / 10000.0 ** (np.arange(0, d_model, 2) / d_model)  # (n, d_model / 2)
     pairs = np.stack([np.sin(angle), np.cos(angle)], axis=-1)  # (n, d_model / 2, 2)
     return pairs.reshape(n, d_model).astype(dtype)  # (n, d_model): sin, cos, sin, cos, ...
 

@@ -121,7 +121,9 @@ def multi_head_self_attention(x, w_q, w_k, w_v, w_o, *, num_heads, mask=None, ca
     def split(t):  # (..., n, d_model) -> (..., n, num_heads, d_head) -> (..., num_heads, n, d_head)
         return torch.transpose(t.reshape(t.shape[:-1] + (num_heads, d_head)), -3, -2)
 
-    q, k, v = split(x @ w_q), split(x @ w_k), split(x @ w_v)  # (..., n, d_model) @ (d_model, d_model), split
+    q = split(x @ w_q)  # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model) -> (..., num_heads, n, d_head)
+    k = split(x @ w_k)  # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model) -> (..., num_heads, n, d_head)
+    v = split(x @ w_v)  # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model) -> (..., num_heads, n, d_head)
     # every head attends separately: heads (..., num_heads, n, d_head), weights (..., num_heads, n, n)
     heads, weights = attention(q, k, v, mask=mask, causal=causal)
     concat = torch.transpose(heads, -3, -2).reshape(x.shape)  # (..., n, num_heads, d_head) -> (..., n, d_model)
