@@ -69,7 +69,7 @@ def test_chunked_attention_agrees_above_the_threading_threshold(dtype, kind):
         np.testing.assert_array_equal(got[5], 0.0)
 
 
-def test_chunked_attention_reports_overflow_before_starting_its_threads():
+def test_chunked_attention_reports_overflow():
     q = np.full((2048, 4), 1e20, dtype=np.float32)
     with pytest.raises(ValueError, match="overflowed to infinity in float32"):
         fast.chunked_attention(q, q, q)

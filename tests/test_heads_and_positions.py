@@ -73,6 +73,20 @@ def test_multi_head_self_attention_matches_a_loop(backend, num_heads, mask_kind)
         np.testing.assert_allclose(backend.to_numpy(w)[b], ref_w, rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("causal", [False, True])
+def test_self_attention_matches_a_loop(backend, causal):
+    """Self-attention is one head whose output is not projected again (w_o = identity)."""
+    rng = np.random.default_rng(5)
+    x, w_q, w_k, w_v = rng.standard_normal((4, 3)), *(rng.standard_normal((3, 3)) for _ in range(3))
+    out, w = backend.mod.self_attention(*map(backend.asarray, (x, w_q, w_k, w_v)), causal=causal)
+    allowed = [np.tril(np.ones((4, 4), dtype=bool)) if causal else np.ones((4, 4), dtype=bool)]
+    ref_out, ref_w = loop_multi_head(
+        x.tolist(), w_q.tolist(), w_k.tolist(), w_v.tolist(), np.eye(3).tolist(), 1, allowed
+    )
+    np.testing.assert_allclose(backend.to_numpy(out), ref_out, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(backend.to_numpy(w), ref_w[0], rtol=0, atol=1e-12)
+
+
 def test_multi_head_self_attention_of_one_sentence_equals_the_batched_one(backend):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((3, 4, 6))
