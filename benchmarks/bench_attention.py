@@ -6,7 +6,8 @@
 
 Times are medians of several runs after a warm-up, taken in rounds: each round calls every implementation
 once, in turn, together with a large matrix product of each library, so that a busy moment of a shared
-machine slows them all alike and the ratios stay meaningful. "limit" is the time the two matrix products alone
+machine slows them all alike and the ratios stay meaningful (a short pause between the NumPy and the torch
+calls lets each library's worker threads go idle). "limit" is the time the two matrix products alone
 would take at the matrix-multiply speed measured in the same rounds: 4·n²·d floating-point operations
 (2·n²·d for Q·Kᵀ and 2·n²·d for W·V) divided by the GFLOP/s of a 2048 × 2048 GEMM, for NumPy and for torch.
 Ratios below 1 are impossible for an implementation that does both products. The last lines compare the
@@ -34,28 +35,36 @@ D = 64
 GEMM_N = 2048
 
 
-def side_by_side(fns: dict, repeats: int, sync=lambda: None) -> dict:
-    """Median seconds of each function, measured in rounds that call every function once, in turn."""
+def side_by_side(groups: list[dict], repeats: int, sync=lambda: None, pause: float = 0.2) -> dict:
+    """Median seconds of each function, measured in rounds that call every function once, in turn.
+
+    ``groups`` holds one dict of functions per library. After a group the benchmark pauses: OpenBLAS's and
+    OpenMP's worker threads keep spinning for a moment after a call, and would slow the other library down.
+    """
+    fns = {name: fn for group in groups for name, fn in group.items()}
     for fn in fns.values():  # warm-up
         fn()
         sync()
     times = {name: [] for name in fns}
     for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            sync()
-            times[name].append(time.perf_counter() - start)
+        for group in groups:
+            for name, fn in group.items():
+                start = time.perf_counter()
+                fn()
+                sync()
+                times[name].append(time.perf_counter() - start)
+            time.sleep(pause)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
-def gemms(dtype: str) -> dict:
-    """A GEMM_N x GEMM_N matrix product in each library (2·GEMM_N³ operations), to time next to attention."""
-    import torch
-
+def gemm(library: str, dtype: str):
+    """A GEMM_N x GEMM_N matrix product (2·GEMM_N³ operations), to time next to attention."""
     a = np.random.default_rng(0).standard_normal((GEMM_N, GEMM_N)).astype(dtype)
-    t = torch.from_numpy(a.copy())
-    return {"numpy GEMM": lambda: a @ a, "torch GEMM": lambda: t @ t}
+    if library == "torch":
+        import torch
+
+        a = torch.from_numpy(a)
+    return lambda: a @ a
 
 
 def implementations(q, k, v):
@@ -83,9 +92,11 @@ def time_table(cases, repeats_for):
     for n, heads, dtype in cases:
         rng = np.random.default_rng(0)
         q, k, v = (rng.standard_normal((heads, n, D)).astype(dtype) for _ in range(3))
-        fns = {name: fn for name, (_, fn) in implementations(q, k, v).items()} | gemms(dtype)
+        groups = {library: {f"{library} GEMM": gemm(library, dtype)} for library in ("numpy", "torch")}
+        for name, (library, fn) in implementations(q, k, v).items():
+            groups[library][name] = fn
         with torch.inference_mode():
-            seconds = side_by_side(fns, repeats_for(n, heads))
+            seconds = side_by_side(list(groups.values()), repeats_for(n, heads))
         row = {"n": n, "heads": heads, "dtype": dtype, "ms": {}, "limit_ms": {}, "gflops": {}}
         for library in ("numpy", "torch"):
             row["gflops"][library] = 2 * GEMM_N**3 / seconds.pop(f"{library} GEMM") / 1e9
@@ -153,7 +164,7 @@ def cuda_table(sizes):
                 "SDPA 4-D": lambda q=q, k=k, v=v: F.scaled_dot_product_attention(q, k, v),
             }
             with torch.inference_mode():
-                ms = {name: 1e3 * s for name, s in side_by_side(fns, 10, torch.cuda.synchronize).items()}
+                ms = {name: 1e3 * s for name, s in side_by_side([fns], 10, torch.cuda.synchronize, 0).items()}
             rows.append((n, dtype, ms))
     return rows
 

@@ -199,10 +199,10 @@ def _as_array(x, name: str) -> np.ndarray:
 
 
 def _all_finite(arr: np.ndarray) -> bool:
-    # One fast pass without a temporary array: a finite sum means every entry is finite (an inf or a NaN would
-    # make it inf or NaN). Only when the sum is not finite (it may just have overflowed) look at every entry.
+    # One fast pass without a temporary array: a finite sum of squares means every entry is finite (an inf or a
+    # NaN would make it inf or NaN). Only when it is not finite (it may just have overflowed) look at every entry.
     with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.isfinite(np.sum(arr))) or bool(np.isfinite(arr).all())
+        return bool(np.isfinite(np.vdot(arr, arr))) or bool(np.isfinite(arr).all())
 
 
 def _as_mask(mask, scores_shape) -> np.ndarray:

@@ -212,6 +212,7 @@ def _as_tensor(x, name: str) -> torch.Tensor:
 def _all_finite(x: torch.Tensor) -> bool:
     # One fast pass without a temporary tensor: a finite sum means every entry is finite (an inf or a NaN would
     # make it inf or NaN). Only when the sum is not finite (it may just have overflowed) look at every entry.
+    # (NumPy's version sums squares instead: np.vdot is faster there than np.sum; torch.sum is the fastest here.)
     x = x.detach()
     return bool(torch.isfinite(torch.sum(x))) or bool(torch.isfinite(x).all())
 
