@@ -152,3 +152,11 @@ def test_numpy_normalize_writes_into_out_when_asked():
             ValueError, match=r"out must be a NumPy array of the scores' shape \(2, 2\) and dtype float64"
         ):
             numpy_backend.normalize(scores, out=bad)
+
+
+def test_huge_but_finite_scores_are_accepted(backend):
+    """The finiteness check takes a shortcut (one sum over all entries); where that sum overflows, it must still
+    accept finite entries."""
+    scores = backend.asarray([[3e38, 3e38, 0.0]], "float32")  # their sum and their squares overflow float32
+    w = backend.to_numpy(backend.mod.normalize(scores))
+    np.testing.assert_allclose(w, [[0.5, 0.5, 0.0]], rtol=0, atol=1e-7)
