@@ -196,11 +196,15 @@ def scores_cannot_overflow(q_max: float, k_max: float, scale: float, d_k: int, l
     """True when no score (q · scale) @ kᵀ can overflow, whatever q and k are.
 
     ``q_max`` and ``k_max`` are the largest absolute entries of q and k; ``largest`` and ``eps`` describe the
-    dtype. Each score is a sum of d_k products, each at most q_max·|scale|·k_max; rounding adds at most a factor
-    1 + (d_k + 1)·eps. When this says False the scores may still fit: the caller computes them to find out.
+    dtype. Each score is a sum of d_k products, each at most q_max·|scale|·k_max, and rounding them and their sum
+    makes it at most 1 / (1 - (d_k + 2)·eps) times larger (Higham's bound). When this says False the scores may
+    still fit: the caller computes them to find out.
     """
-    q_scaled = q_max * abs(scale) * (1 + eps)
-    return q_scaled <= largest and d_k * q_scaled * k_max * (1 + (d_k + 2) * eps) <= largest
+    rounding = (d_k + 2) * eps
+    if rounding >= 0.5:  # a long sum in a short dtype: no useful bound
+        return False
+    q_scaled = q_max * abs(scale) / (1 - rounding)
+    return q_scaled <= largest and d_k * q_scaled * k_max <= largest
 
 
 def overflow_error(dtype) -> ValueError:
