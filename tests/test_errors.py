@@ -112,6 +112,15 @@ def test_non_finite_scores_given_to_normalize(backend):
         backend.mod.normalize(s)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_weights_given_to_blend(backend, bad):
+    weights = np.full((3, 5), 0.2)
+    weights[1, 2] = bad
+    v = backend.asarray(np.ones((5, 2)))
+    with pytest.raises(ValueError, match="weights contains NaN or inf"):
+        backend.mod.blend(backend.asarray(weights), v)
+
+
 @pytest.mark.parametrize("scale", [float("nan"), float("inf"), np.float32("inf")])
 def test_non_finite_scale(backend, scale):
     q, k, v = arrays(backend, (3, 4), (3, 4), (3, 2))

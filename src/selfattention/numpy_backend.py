@@ -13,6 +13,8 @@ threads, fused kernels) are in ``fast.py`` and ``torch_fast.py``.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from . import _checks
@@ -163,6 +165,7 @@ def rotary(x, *, base=10000.0):
 # --- Checking the arguments, once, at the boundary -----------------------------------------------------------
 
 _ARRAYS = ("q", "k", "v", "scores", "weights", "x", "w_q", "w_k", "w_v", "w_o")
+_COMPUTED_HERE = ("scores", "weights")  # what attention hands to normalize and blend
 
 
 def _checked(**args):
@@ -173,8 +176,17 @@ def _checked(**args):
     broadcasts to the scores; ``scale`` a float (1/√d_k when None). Which shape rules apply follows from the
     names (``_checks.check_arguments``, shared with the torch backend, with the same messages). When q and k
     are given, their scores are also checked to fit the dtype (an overflow raises here, before any math).
+
+    Scores and weights that one function of this module hands to another (attention → normalize → blend) were
+    computed here from checked inputs, and are finite: they are not scanned for NaN and inf a second time (that
+    would cost a pass over the whole (..., n, m) matrix).
     """
-    arrays = {name: _as_array(value, name) for name, value in args.items() if name in _ARRAYS}
+    from_here = sys._getframe(2).f_globals is globals()  # the public function was called by this module
+    arrays = {
+        name: _as_array(value, name, scan=not (from_here and name in _COMPUTED_HERE))
+        for name, value in args.items()
+        if name in _ARRAYS
+    }
     others = {name: value for name, value in args.items() if name not in _ARRAYS}
     values = _checks.check_arguments({name: a.shape for name, a in arrays.items()}, others)
     if values.get("mask") is not None:
@@ -186,14 +198,14 @@ def _checked(**args):
     return tuple(arrays[name] if name in arrays else values[name] for name in args)
 
 
-def _as_array(x, name: str) -> np.ndarray:
+def _as_array(x, name: str, scan: bool = True) -> np.ndarray:
     """Convert ``x`` to a floating-point array, or explain why it cannot be used."""
     arr = np.asarray(x)
     if arr.dtype.kind in "iu":  # integers (and lists of them) become float64
         arr = arr.astype(np.float64)
     elif arr.dtype.kind != "f":
         raise TypeError(f"{name} must hold real numbers, got an array of dtype {arr.dtype}")
-    if not _all_finite(arr):
+    if scan and not _all_finite(arr):
         raise ValueError(f"{name} contains NaN or inf (shape {arr.shape}); attention needs finite inputs")
     return arr
 

@@ -12,6 +12,8 @@ your back. Gradients flow through every function (no in-place changes to tensors
 
 from __future__ import annotations
 
+import sys
+
 import torch
 
 from . import _checks
@@ -172,6 +174,7 @@ def default_device() -> torch.device:
 # --- Checking the arguments, once, at the boundary -----------------------------------------------------------
 
 _ARRAYS = ("q", "k", "v", "scores", "weights", "x", "w_q", "w_k", "w_v", "w_o")
+_COMPUTED_HERE = ("scores", "weights")  # what attention hands to normalize and blend
 _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
@@ -184,8 +187,19 @@ def _checked(**args):
     float (1/√d_k when None). Which shape rules apply follows from the names (``_checks.check_arguments``,
     shared with the NumPy backend, with the same messages). When q and k are given, their scores are also
     checked to fit the dtype (an overflow raises here, before any math).
+
+    Scores and weights that one function of this module hands to another (attention → normalize → blend) were
+    computed here from checked inputs, and are finite: they are not scanned for NaN and inf a second time (that
+    would cost a pass over the whole (..., n, m) matrix, and on a GPU a wait for the result).
     """
-    arrays = _same_device_and_dtype({name: _as_tensor(value, name) for name, value in args.items() if name in _ARRAYS})
+    from_here = sys._getframe(2).f_globals is globals()  # the public function was called by this module
+    arrays = _same_device_and_dtype(
+        {
+            name: _as_tensor(value, name, scan=not (from_here and name in _COMPUTED_HERE))
+            for name, value in args.items()
+            if name in _ARRAYS
+        }
+    )
     others = {name: value for name, value in args.items() if name not in _ARRAYS}
     values = _checks.check_arguments({name: a.shape for name, a in arrays.items()}, others)
     if values.get("mask") is not None:
@@ -195,7 +209,7 @@ def _checked(**args):
     return tuple(arrays[name] if name in arrays else values[name] for name in args)
 
 
-def _as_tensor(x, name: str) -> torch.Tensor:
+def _as_tensor(x, name: str, scan: bool = True) -> torch.Tensor:
     """Check that ``x`` is a finite floating-point tensor, or explain why it cannot be used."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}; use torch.as_tensor({name})")
@@ -204,7 +218,7 @@ def _as_tensor(x, name: str) -> torch.Tensor:
             f"{name} must be a floating-point tensor (float16, bfloat16, float32 or float64), got {x.dtype}; "
             f"use {name}.float()"
         )
-    if not _all_finite(x):
+    if scan and not _all_finite(x):
         raise ValueError(f"{name} contains NaN or inf (shape {tuple(x.shape)}); attention needs finite inputs")
     return x
 
