@@ -4,10 +4,14 @@
     python benchmarks/bench_attention.py --quick    # n up to 2048, fewer repeats
     python benchmarks/bench_attention.py --no-memory
 
-Times are medians of several runs after a warm-up. "limit" is the time the two matrix products alone would
-take at this machine's measured matrix-multiply speed: 4·n²·d floating-point operations (2·n²·d for Q·Kᵀ and
-2·n²·d for W·V) divided by the GFLOP/s of a large GEMM, measured in the same run for NumPy and for torch.
-Ratios below 1 are impossible for an implementation that does both products. Peak memory is measured in a
+Times are medians of several runs after a warm-up, taken in rounds: each round calls every implementation
+once, in turn, together with a large matrix product of each library, so that a busy moment of a shared
+machine slows them all alike and the ratios stay meaningful (a short pause between the NumPy and the torch
+calls lets each library's worker threads go idle). "limit" is the time the two matrix products alone
+would take at the matrix-multiply speed measured in the same rounds: 4·n²·d floating-point operations
+(2·n²·d for Q·Kᵀ and 2·n²·d for W·V) divided by the GFLOP/s of a 2048 × 2048 GEMM, for NumPy and for torch.
+Ratios below 1 are impossible for an implementation that does both products. The last lines compare the
+results with the project's targets. Peak memory is measured in a
 fresh process per implementation: tracemalloc's peak for NumPy, growth of the peak resident set for torch
 (inputs excluded). On CUDA, the torch implementations are also timed in float16, bfloat16 and float32.
 """
@@ -28,30 +32,39 @@ import numpy as np
 D = 64
 
 
-def median_seconds(fn, repeats: int, sync=lambda: None) -> float:
-    fn()  # warm-up
-    sync()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+GEMM_N = 2048
+
+
+def side_by_side(groups: list[dict], repeats: int, sync=lambda: None, pause: float = 0.2) -> dict:
+    """Median seconds of each function, measured in rounds that call every function once, in turn.
+
+    ``groups`` holds one dict of functions per library. After a group the benchmark pauses: OpenBLAS's and
+    OpenMP's worker threads keep spinning for a moment after a call, and would slow the other library down.
+    """
+    fns = {name: fn for group in groups for name, fn in group.items()}
+    for fn in fns.values():  # warm-up
         fn()
         sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for group in groups:
+            for name, fn in group.items():
+                start = time.perf_counter()
+                fn()
+                sync()
+                times[name].append(time.perf_counter() - start)
+            time.sleep(pause)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
-def gemm_gflops(library: str, dtype: str, n: int = 2048) -> float:
-    """Throughput of a large square matrix product, in GFLOP/s (2·n³ operations)."""
-    if library == "numpy":
-        a = np.random.default_rng(0).standard_normal((n, n)).astype(dtype)
-        seconds = median_seconds(lambda: a @ a, 5)
-    else:
+def gemm(library: str, dtype: str):
+    """A GEMM_N x GEMM_N matrix product (2·GEMM_N³ operations), to time next to attention."""
+    a = np.random.default_rng(0).standard_normal((GEMM_N, GEMM_N)).astype(dtype)
+    if library == "torch":
         import torch
 
-        a = torch.randn(n, n, dtype=getattr(torch, dtype))
-        with torch.inference_mode():
-            seconds = median_seconds(lambda: a @ a, 5)
-    return 2 * n**3 / seconds / 1e9
+        a = torch.from_numpy(a)
+    return lambda: a @ a
 
 
 def implementations(q, k, v):
@@ -59,32 +72,36 @@ def implementations(q, k, v):
     import torch
     import torch.nn.functional as F
 
-    from selfattention import numpy_backend, torch_backend
+    from selfattention import fast, numpy_backend, torch_backend, torch_fast
 
     qt, kt, vt = (torch.from_numpy(x) for x in (q, k, v))
     q4, k4, v4 = (t.unsqueeze(0) for t in (qt, kt, vt))  # (1, heads, n, d): SDPA's fast path
     return {
         "numpy attention": ("numpy", lambda: numpy_backend.attention(q, k, v)),
-        "numpy chunked": ("numpy", lambda: numpy_backend.chunked_attention(q, k, v)),
+        "numpy chunked": ("numpy", lambda: fast.chunked_attention(q, k, v)),
         "torch attention": ("torch", lambda: torch_backend.attention(qt, kt, vt)),
-        "torch fused": ("torch", lambda: torch_backend.fused_attention(qt, kt, vt)),
+        "torch fused": ("torch", lambda: torch_fast.fused_attention(qt, kt, vt)),
         "SDPA 4-D": ("torch", lambda: F.scaled_dot_product_attention(q4, k4, v4)),
     }
 
 
-def time_table(cases, repeats_for, gflops):
+def time_table(cases, repeats_for):
     import torch
 
     rows = []
     for n, heads, dtype in cases:
         rng = np.random.default_rng(0)
         q, k, v = (rng.standard_normal((heads, n, D)).astype(dtype) for _ in range(3))
-        row = {"n": n, "heads": heads, "dtype": dtype, "ms": {}, "limit_ms": {}}
-        for library in ("numpy", "torch"):
-            row["limit_ms"][library] = 1e3 * 4 * heads * n * n * D / (gflops[(library, dtype)] * 1e9)
+        groups = {library: {f"{library} GEMM": gemm(library, dtype)} for library in ("numpy", "torch")}
+        for name, (library, fn) in implementations(q, k, v).items():
+            groups[library][name] = fn
         with torch.inference_mode():
-            for name, (_, fn) in implementations(q, k, v).items():
-                row["ms"][name] = 1e3 * median_seconds(fn, repeats_for(n, heads))
+            seconds = side_by_side(list(groups.values()), repeats_for(n, heads))
+        row = {"n": n, "heads": heads, "dtype": dtype, "ms": {}, "limit_ms": {}, "gflops": {}}
+        for library in ("numpy", "torch"):
+            row["gflops"][library] = 2 * GEMM_N**3 / seconds.pop(f"{library} GEMM") / 1e9
+            row["limit_ms"][library] = 1e3 * 4 * heads * n * n * D / (row["gflops"][library] * 1e9)
+        row["ms"] = {name: 1e3 * s for name, s in seconds.items()}
         rows.append(row)
         print(f"  measured n={n} heads={heads} {dtype}", file=sys.stderr, flush=True)
     return rows
@@ -134,7 +151,7 @@ def cuda_table(sizes):
     import torch
     import torch.nn.functional as F
 
-    from selfattention import torch_backend
+    from selfattention import torch_backend, torch_fast
 
     rows = []
     for n in sizes:
@@ -143,13 +160,33 @@ def cuda_table(sizes):
             q, k, v = (torch.randn(1, 8, n, D, device="cuda", dtype=t) for _ in range(3))
             fns = {
                 "torch attention": lambda q=q, k=k, v=v: torch_backend.attention(q, k, v),
-                "torch fused": lambda q=q, k=k, v=v: torch_backend.fused_attention(q, k, v),
+                "torch fused": lambda q=q, k=k, v=v: torch_fast.fused_attention(q, k, v),
                 "SDPA 4-D": lambda q=q, k=k, v=v: F.scaled_dot_product_attention(q, k, v),
             }
             with torch.inference_mode():
-                ms = {name: 1e3 * median_seconds(fn, 10, torch.cuda.synchronize) for name, fn in fns.items()}
+                ms = {name: 1e3 * s for name, s in side_by_side([fns], 10, torch.cuda.synchronize, 0).items()}
             rows.append((n, dtype, ms))
     return rows
+
+
+def print_targets(rows, memory) -> None:
+    """The project's speed and memory targets, checked on this run's numbers (float32, n ≥ 1024)."""
+    big = [r for r in rows if r["dtype"] == "float32" and r["n"] >= 1024]
+    if not big:
+        return
+
+    def worst(name, against):
+        row = max(big, key=lambda r: r["ms"][name] / against(r))
+        ratio = row["ms"][name] / against(row)
+        return f"{ratio:.2f} (n = {row['n']}, {row['heads']} head{'s' if row['heads'] > 1 else ''})"
+
+    print("\ntargets (float32, n ≥ 1024; the worst ratio measured):")
+    print(f"  numpy attention / numpy limit ≤ 3:  {worst('numpy attention', lambda r: r['limit_ms']['numpy'])}")
+    print(f"  torch fused / SDPA 4-D ≤ 1.1:       {worst('torch fused', lambda r: r['ms']['SDPA 4-D'])}")
+    print(f"  numpy chunked / SDPA 4-D ≤ 1.25:    {worst('numpy chunked', lambda r: r['ms']['SDPA 4-D'])}")
+    if memory:
+        n = max(memory)
+        print(f"  numpy chunked extra memory at n = {n} ≤ 16 MiB: {memory[n]['numpy chunked']:.1f} MiB")
 
 
 def print_environment():
@@ -176,23 +213,18 @@ def main() -> None:
 
     print_environment()
     sizes = [128, 512, 1024, 2048] if args.quick else [128, 512, 1024, 2048, 4096, 16384]
-    gflops = {(lib, dt): gemm_gflops(lib, dt) for lib in ("numpy", "torch") for dt in ("float32", "float64")}
-    print(
-        "matrix multiply (2048 x 2048), GFLOP/s: " + ", ".join(f"{lib} {dt} {g:.0f}" for (lib, dt), g in gflops.items())
-    )
-
     cases = [(n, 1, dt) for dt in ("float32", "float64") for n in sizes] + [(1024, 8, "float32"), (1024, 8, "float64")]
 
     def repeats_for(n, heads):
         work = heads * n * n
         return 2 if work >= 2**27 else (3 if args.quick or work >= 2**23 else 7)
 
-    rows = time_table(cases, repeats_for, gflops)
+    rows = time_table(cases, repeats_for)
     names = list(rows[0]["ms"])
     header = (
         f"{'n':>6} {'h':>2} {'dtype':<8}"
         + "".join(f"{name:>17}" for name in names)
-        + f"{'np limit':>10}{'torch limit':>12}"
+        + f"{'np limit':>10}{'torch limit':>12}{'GFLOP/s np|torch':>18}"
     )
     print("\nmedian time, ms (ratio to the limit of its library; ratio to SDPA 4-D)")
     print(header)
@@ -205,19 +237,23 @@ def main() -> None:
         print(
             f"{row['n']:>6} {row['heads']:>2} {row['dtype']:<8}{cells}"
             f"{row['limit_ms']['numpy']:10.2f}{row['limit_ms']['torch']:12.2f}"
+            f"{row['gflops']['numpy']:11.0f}|{row['gflops']['torch']:.0f}"
         )
 
+    memory = {}
     if not args.no_memory:
         print("\npeak extra memory, MiB (fresh process each; inputs and output excluded for NumPy)")
         mem_sizes = [1024, 4096] if args.quick else [1024, 4096, 16384]
         print(f"{'n':>6} {'dtype':<8}" + "".join(f"{name:>17}" for name in names) + f"{'n x n matrix':>14}")
         for n in mem_sizes:
-            mib = {name: peak_memory_mib(name, n, 1, "float32") for name in names}
+            memory[n] = {name: peak_memory_mib(name, n, 1, "float32") for name in names}
             print(
                 f"{n:>6} {'float32':<8}"
-                + "".join(f"{mib[name]:17.1f}" for name in names)
+                + "".join(f"{memory[n][name]:17.1f}" for name in names)
                 + f"{n * n * 4 / 2**20:14.1f}"
             )
+
+    print_targets(rows, memory)
 
     import torch
 

@@ -1,50 +1,96 @@
-"""Shared fixtures: every library test runs on both backends (and on CUDA where it exists)."""
+"""Shared fixtures: every library test runs on both backends (and on CUDA where it exists).
+
+torch is an optional extra (``pip install -e .[torch]``): without it the NumPy tests still run and the torch
+ones are skipped with the reason. Import torch in a test module through ``torch = pytest.importorskip(...)``
+or use ``requires_torch``; this file imports it only if it is installed.
+"""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import logging
 
 import numpy as np
 import pytest
-import torch
 
-from selfattention import numpy_backend, torch_backend
+from selfattention import numpy_backend
 
-HAS_CUDA = torch.cuda.is_available()
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+NO_TORCH = "torch is not installed (it is an optional extra: pip install -e .[torch])"
+requires_torch = pytest.mark.skipif(not HAS_TORCH, reason=NO_TORCH)
+
+
+def _has_cuda() -> bool:
+    if not HAS_TORCH:
+        return False
+    import torch
+
+    return torch.cuda.is_available()
+
+
+HAS_CUDA = _has_cuda()
 requires_cuda = pytest.mark.skipif(not HAS_CUDA, reason="CUDA is not available on this machine")
 
 
 class Backend:
     """Adapts a test to one backend: turn NumPy arrays into the backend's arrays and back."""
 
-    def __init__(self, name, module, device=None):
-        self.name, self.mod, self.device = name, module, device
+    def __init__(self, name, module_name, device=None):
+        self.name, self.module_name, self.device = name, module_name, device
+
+    @property
+    def mod(self):
+        """The backend module, imported on first use (so that the torch backend is imported only if needed)."""
+        return importlib.import_module(self.module_name)
+
+    @property
+    def is_numpy(self) -> bool:
+        return self.mod is numpy_backend
+
+    def dtype(self, name="float64"):
+        """The backend's dtype object of that name (np.float64 or torch.float64, ...)."""
+        if self.is_numpy:
+            return np.dtype(name)
+        import torch
+
+        return getattr(torch, name)
 
     def asarray(self, x, dtype="float64"):
         x = np.asarray(x)
-        if self.mod is numpy_backend:
+        if self.is_numpy:
             return x.astype(dtype) if x.dtype.kind in "fiu" else x
+        import torch
+
         return torch.as_tensor(x, dtype=getattr(torch, dtype), device=self.device)
 
     def mask(self, x):
         x = np.asarray(x, dtype=bool)
-        return x if self.mod is numpy_backend else torch.as_tensor(x, device=self.device)
+        if self.is_numpy:
+            return x
+        import torch
+
+        return torch.as_tensor(x, device=self.device)
 
     @staticmethod
     def to_numpy(x):
-        if isinstance(x, torch.Tensor):
-            return x.detach().to("cpu", torch.float64).numpy()
+        if hasattr(x, "detach"):  # a torch tensor
+            return x.detach().to("cpu").double().numpy()
         return np.asarray(x, dtype=np.float64)
 
     def __repr__(self):
         return self.name
 
 
+NUMPY = Backend("numpy", "selfattention.numpy_backend")
+TORCH_CPU = Backend("torch-cpu", "selfattention.torch_backend", "cpu")
+TORCH_CUDA = Backend("torch-cuda", "selfattention.torch_backend", "cuda")
 BACKENDS = [
-    pytest.param(Backend("numpy", numpy_backend), id="numpy"),
-    pytest.param(Backend("torch-cpu", torch_backend, "cpu"), id="torch-cpu"),
-    pytest.param(Backend("torch-cuda", torch_backend, "cuda"), id="torch-cuda", marks=[pytest.mark.gpu, requires_cuda]),
+    pytest.param(NUMPY, id="numpy"),
+    pytest.param(TORCH_CPU, id="torch-cpu", marks=[requires_torch]),
+    pytest.param(TORCH_CUDA, id="torch-cuda", marks=[pytest.mark.gpu, requires_cuda]),
 ]
+CPU_BACKENDS = BACKENDS[:2]  # for hypothesis tests: many small examples, where a GPU adds nothing but launches
 
 
 @pytest.fixture(params=BACKENDS)

@@ -4,9 +4,10 @@ import re
 
 import numpy as np
 import pytest
-import torch
 
-from selfattention import numpy_backend, torch_backend
+from selfattention import numpy_backend
+
+from .conftest import requires_torch
 
 
 def arrays(backend, *shapes):
@@ -66,6 +67,17 @@ def test_mask_may_not_enlarge_the_scores(backend):
         backend.mod.attention(q, k, v, mask=mask)
 
 
+def test_a_mask_with_an_extra_leading_dimension_on_2d_scores(backend):
+    """(1, n, m) broadcasts against (n, m) only by adding a dimension: the weights would grow to (1, n, m)."""
+    q, k, v = arrays(backend, (3, 4), (5, 4), (5, 2))
+    mask = backend.mask(np.ones((1, 3, 5)))
+    message = re.escape("mask of shape (1, 3, 5) does not broadcast to the scores' shape (3, 5)")
+    with pytest.raises(ValueError, match=message):
+        backend.mod.attention(q, k, v, mask=mask)
+    with pytest.raises(ValueError, match=message):
+        backend.mod.normalize(backend.mod.score(q, k), mask=mask)
+
+
 def test_mask_must_be_boolean(backend):
     q, k, v = arrays(backend, (3, 4), (5, 4), (5, 2))
     mask = backend.asarray(np.ones((3, 5)))
@@ -100,6 +112,15 @@ def test_non_finite_scores_given_to_normalize(backend):
         backend.mod.normalize(s)
 
 
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_weights_given_to_blend(backend, bad):
+    weights = np.full((3, 5), 0.2)
+    weights[1, 2] = bad
+    v = backend.asarray(np.ones((5, 2)))
+    with pytest.raises(ValueError, match="weights contains NaN or inf"):
+        backend.mod.blend(backend.asarray(weights), v)
+
+
 @pytest.mark.parametrize("scale", [float("nan"), float("inf"), np.float32("inf")])
 def test_non_finite_scale(backend, scale):
     q, k, v = arrays(backend, (3, 4), (3, 4), (3, 2))
@@ -118,11 +139,24 @@ def test_non_numeric_scale(backend, scale):
 def test_scores_that_overflow(backend, signs):
     q = backend.asarray(np.full((2, 3), 1e20) * signs, "float32")  # q·k = ±3e40 overflows float32
     k = backend.asarray(np.full((2, 3), 1e20), "float32")  # with mixed signs the sum is inf - inf = NaN
-    with pytest.raises(ValueError, match="overflowed to infinity"):
+    with pytest.raises(ValueError, match="overflowed to infinity in (torch.)?float32"):
         backend.mod.attention(q, k, k)
-    if backend.name != "numpy" and signs == [1, 1, 1]:  # (with mixed signs PyTorch's kernel may stay finite)
-        with pytest.raises(ValueError, match="overflowed to infinity in fused_attention"):
-            backend.mod.fused_attention(q, k, k)
+    with pytest.raises(ValueError, match="overflowed to infinity"):
+        backend.mod.score(q, k)
+    if backend.is_numpy:
+        from selfattention.fast import chunked_attention as fast_path
+    else:
+        from selfattention.torch_fast import fused_attention as fast_path
+    with pytest.raises(ValueError, match="overflowed to infinity"):
+        fast_path(q, k, k)
+
+
+def test_scores_that_nearly_overflow_are_accepted(backend):
+    """The overflow check is exact: large inputs whose scores still fit the dtype pass (and give the right answer)."""
+    q = backend.asarray([[1e19, 0.0]], "float32")  # max|q| · max|k| = 1e39 exceeds float32's 3.4e38 ...
+    k = backend.asarray([[10.0, 0.0], [0.0, 1e20]], "float32")  # ... but the scores are 1e20 and 0
+    scores = backend.to_numpy(backend.mod.score(q, k, scale=1.0))
+    np.testing.assert_allclose(scores, [[1e20, 0.0]], rtol=1e-6)
 
 
 @pytest.mark.parametrize("bad", [[["a", "b"]], np.array([[object(), object()]])])
@@ -136,14 +170,24 @@ def test_numpy_rejects_complex_numbers():
         numpy_backend.softmax(np.array([1 + 1j, 2]))
 
 
-@pytest.mark.parametrize("dtype", [torch.int64, torch.int32, torch.bool, torch.complex64])
+@requires_torch
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool", "complex64"])
 def test_torch_rejects_non_float_tensors_naming_the_dtype(dtype):
-    q = torch.ones((3, 4), dtype=dtype)
-    with pytest.raises(TypeError, match=re.escape(f"got {dtype}")):
+    import torch
+
+    from selfattention import torch_backend
+
+    q = torch.ones((3, 4), dtype=getattr(torch, dtype))
+    with pytest.raises(TypeError, match=re.escape(f"got torch.{dtype}")):
         torch_backend.attention(q, q, q)
 
 
+@requires_torch
 def test_torch_rejects_non_tensors():
+    import torch
+
+    from selfattention import torch_backend
+
     with pytest.raises(TypeError, match="q must be a torch.Tensor, got list"):
         torch_backend.attention([[1.0]], torch.ones(1, 1), torch.ones(1, 1))
     with pytest.raises(TypeError, match="mask must be a boolean torch.Tensor, got ndarray"):
@@ -156,8 +200,64 @@ def test_self_attention_checks_projection_shapes(backend):
         backend.mod.self_attention(x, w_q, w_k, w_v)
 
 
-def test_chunked_attention_rejects_bad_block_size():
-    q = np.ones((3, 2))
-    for bad in [0, -1, 2.5, True]:
-        with pytest.raises(ValueError, match="block_size must be a positive integer"):
-            numpy_backend.chunked_attention(q, q, q, block_size=bad)
+@pytest.mark.parametrize("which", ["w_q", "w_k", "w_v", "w_o"])
+def test_multi_head_projections_must_be_square(backend, which):
+    shapes = {"x": (2, 5, 4), "w_q": (4, 4), "w_k": (4, 4), "w_v": (4, 4), "w_o": (4, 4)}
+    shapes[which] = (4, 6)
+    x, *ws = arrays(backend, *shapes.values())
+    message = re.escape(f"{which} must have shape (d_model, d_model) = (4, 4) with d_model = x.shape[-1], ")
+    with pytest.raises(ValueError, match=message + re.escape(f"got x (2, 5, 4) and {which} (4, 6)")):
+        backend.mod.multi_head_self_attention(x, *ws, num_heads=2)
+
+
+def test_heads_must_divide_d_model(backend):
+    x, *ws = arrays(backend, (5, 6), (6, 6), (6, 6), (6, 6), (6, 6))
+    with pytest.raises(ValueError, match="d_model = 6 is not divisible by num_heads = 4"):
+        backend.mod.multi_head_self_attention(x, *ws, num_heads=4)
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, None])
+def test_num_heads_must_be_a_positive_integer(backend, bad):
+    x, *ws = arrays(backend, (5, 6), (6, 6), (6, 6), (6, 6), (6, 6))
+    with pytest.raises(ValueError, match=re.escape(f"num_heads must be a positive integer, got {bad!r}")):
+        backend.mod.multi_head_self_attention(x, *ws, num_heads=bad)
+
+
+def test_multi_head_checks_its_input_and_its_mask(backend):
+    x, *ws = arrays(backend, (5, 6), (6, 6), (6, 6), (6, 6), (6, 6))
+    bad = np.ones((5, 6))
+    bad[2, 3] = np.nan
+    with pytest.raises(ValueError, match="x contains NaN or inf"):
+        backend.mod.multi_head_self_attention(backend.asarray(bad), *ws, num_heads=2)
+    with pytest.raises(ValueError, match=re.escape("mask of shape (4, 5) does not broadcast")):
+        backend.mod.multi_head_self_attention(x, *ws, num_heads=2, mask=backend.mask(np.ones((4, 5))))
+    with pytest.raises(ValueError, match="either mask or causal=True"):
+        backend.mod.multi_head_self_attention(x, *ws, num_heads=2, mask=backend.mask(np.ones((5, 5))), causal=True)
+
+
+@pytest.mark.parametrize("d_model", [1, 5])
+def test_sinusoidal_positions_need_an_even_d_model(backend, d_model):
+    with pytest.raises(ValueError, match=f"d_model must be even \\(the features come in pairs\\), got {d_model}"):
+        backend.mod.sinusoidal_positions(4, d_model)
+
+
+@pytest.mark.parametrize(("n", "d_model", "message"), [(-1, 4, "n must be a non-negative integer"), (3, 0, "d_model")])
+def test_sinusoidal_positions_need_counts(backend, n, d_model, message):
+    with pytest.raises(ValueError, match=message):
+        backend.mod.sinusoidal_positions(n, d_model)
+
+
+def test_rotary_needs_pairs_of_features(backend):
+    (x,) = arrays(backend, (2, 4, 5))
+    with pytest.raises(ValueError, match=re.escape("the last dimension of x (2, 4, 5) must be even")):
+        backend.mod.rotary(x)
+    (x,) = arrays(backend, (4,))
+    with pytest.raises(ValueError, match=re.escape("x must have at least 2 dimensions")):
+        backend.mod.rotary(x)
+
+
+@pytest.mark.parametrize("base", [0.0, -10.0, float("inf"), "10"])
+def test_rotary_needs_a_positive_base(backend, base):
+    (x,) = arrays(backend, (4, 2))
+    with pytest.raises(ValueError, match="base must be"):
+        backend.mod.rotary(x, base=base)

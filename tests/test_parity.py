@@ -1,17 +1,16 @@
 """Our attention against independent references: the other backend, PyTorch's SDPA and MultiheadAttention."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-import torch
-import torch.nn.functional as F
 
-from selfattention import numpy_backend, torch_backend
-from selfattention.examples import naive_softmax
+from selfattention import fast, numpy_backend
 
-from .conftest import requires_cuda
+from .conftest import NO_TORCH, requires_cuda
+
+torch = pytest.importorskip("torch", reason=NO_TORCH)
+F = torch.nn.functional
+torch_backend = pytest.importorskip("selfattention.torch_backend")
+torch_fast = pytest.importorskip("selfattention.torch_fast")
 
 DEVICES = ["cpu", pytest.param("cuda", marks=[pytest.mark.gpu, requires_cuda])]
 TOL = {torch.float64: 1e-12, torch.float32: 1e-5}
@@ -70,7 +69,7 @@ def test_torch_backend_matches_sdpa(case, dtype, device):
     assert out.device == q.device
     assert out.dtype == dtype
     torch.testing.assert_close(out, expected, rtol=0, atol=TOL[dtype])
-    torch.testing.assert_close(torch_backend.fused_attention(q, k, v, **c["kw"]), expected, rtol=0, atol=TOL[dtype])
+    torch.testing.assert_close(torch_fast.fused_attention(q, k, v, **c["kw"]), expected, rtol=0, atol=TOL[dtype])
     out_np, _ = numpy_backend.attention(*(t.cpu().numpy() for t in (q, k, v)), **c["kw"])
     np.testing.assert_allclose(out.cpu().numpy(), out_np, rtol=0, atol=TOL[dtype])
 
@@ -89,18 +88,13 @@ def test_boolean_masks_match_sdpa(mask_shape, device):
     expected = sdpa_reference(q, k, v, mask=mask)
     out, w = torch_backend.attention(q, k, v, mask=mask)
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-12)
-    torch.testing.assert_close(torch_backend.fused_attention(q, k, v, mask=mask), expected, rtol=0, atol=1e-12)
+    torch.testing.assert_close(torch_fast.fused_attention(q, k, v, mask=mask), expected, rtol=0, atol=1e-12)
     assert not torch.isnan(w).any()
-    out_np, w_np = numpy_backend.attention(q.cpu().numpy(), k.cpu().numpy(), v.cpu().numpy(), mask=mask.cpu().numpy())
+    q_np, k_np, v_np, mask_np = (t.cpu().numpy() for t in (q, k, v, mask))
+    out_np, w_np = numpy_backend.attention(q_np, k_np, v_np, mask=mask_np)
     np.testing.assert_allclose(out_np, expected.cpu().numpy(), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(
-        numpy_backend.chunked_attention(
-            q.cpu().numpy(), k.cpu().numpy(), v.cpu().numpy(), mask=mask.cpu().numpy(), block_size=4
-        ),
-        expected.cpu().numpy(),
-        rtol=0,
-        atol=1e-12,
-    )
+    chunked = fast.chunked_attention(q_np, k_np, v_np, mask=mask_np, block_size=4)
+    np.testing.assert_allclose(chunked, expected.cpu().numpy(), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -123,6 +117,111 @@ def test_self_attention_matches_multihead_attention(device, causal):
     np.testing.assert_allclose(out_np, expected.detach().cpu().numpy(), rtol=0, atol=1e-12)
 
 
+# --- Multi-head attention against torch.nn.MultiheadAttention -------------------------------------------------
+
+D_MODEL, HEADS, N, BATCH = 12, 3, 7, 2
+
+
+def multihead_reference(x, w_q, w_k, w_v, w_o, *, mask=None, mask_kind="none"):
+    """torch.nn.MultiheadAttention with our projection matrices; ``mask`` uses OUR convention (True = may attend)."""
+    mha = torch.nn.MultiheadAttention(
+        D_MODEL, HEADS, bias=False, batch_first=True, dtype=x.dtype, device=x.device
+    ).eval()
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(torch.cat([w_q.T, w_k.T, w_v.T]))  # torch stores (out, in), stacked q, k, v
+        mha.out_proj.weight.copy_(w_o.T)
+    kw = {}
+    if mask_kind in ("causal", "shared"):  # (n, n), the same for every sentence and head
+        kw["attn_mask"] = ~mask  # MultiheadAttention's boolean mask: True = NOT allowed
+    elif mask_kind == "padding":  # ours (batch, 1, 1, n): keys to ignore in each sentence
+        kw["key_padding_mask"] = ~mask[:, 0, 0, :] if x.dim() == 3 else ~mask[0, 0, :]
+    elif mask_kind == "per-head":  # ours (batch, heads, n, n); MultiheadAttention wants (batch · heads, n, n)
+        kw["attn_mask"] = ~mask.reshape(-1, N, N)
+    out, weights = mha(x, x, x, need_weights=True, average_attn_weights=False, **kw)
+    return out.detach(), weights.detach()
+
+
+def random_mask(shape, device, seed):
+    mask = torch.rand(shape, generator=torch.Generator().manual_seed(seed)) < 0.6
+    mask[..., 0] = True  # every query may attend at least one key (MultiheadAttention gives NaN otherwise)
+    return mask.to(device)
+
+
+MHA_MASKS = ["none", "causal", "shared", "padding", "per-head"]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+@pytest.mark.parametrize("batched", [True, False], ids=["batched", "unbatched"])
+@pytest.mark.parametrize("mask_kind", MHA_MASKS)
+def test_multi_head_self_attention_matches_multihead_attention(mask_kind, batched, dtype, device):
+    x = randn(*((BATCH,) if batched else ()), N, D_MODEL, dtype=dtype, device=device, seed=1)
+    w_q, w_k, w_v, w_o = (randn(D_MODEL, D_MODEL, dtype=dtype, device=device, seed=s) / 3 for s in (2, 3, 4, 5))
+    batch = (BATCH,) if batched else ()
+    mask = {
+        "none": None,
+        "causal": torch_backend.causal_mask(N, device=device),
+        "shared": random_mask((N, N), device, seed=6),
+        "padding": random_mask(batch + (1, 1, N), device, seed=7),
+        "per-head": random_mask(batch + (HEADS, N, N), device, seed=8),
+    }[mask_kind]
+    expected, expected_w = multihead_reference(x, w_q, w_k, w_v, w_o, mask=mask, mask_kind=mask_kind)
+    kw = {"causal": True} if mask_kind == "causal" else {"mask": mask}
+    out, weights = torch_backend.multi_head_self_attention(x, w_q, w_k, w_v, w_o, num_heads=HEADS, **kw)
+    assert out.shape == x.shape
+    assert weights.shape == batch + (HEADS, N, N)
+    torch.testing.assert_close(out, expected, rtol=0, atol=TOL[dtype])
+    torch.testing.assert_close(weights, expected_w, rtol=0, atol=TOL[dtype])
+    as_np = {"mask": None if mask is None else mask.cpu().numpy()} if mask_kind != "causal" else kw
+    out_np, w_np = numpy_backend.multi_head_self_attention(
+        *(t.cpu().numpy() for t in (x, w_q, w_k, w_v, w_o)), num_heads=HEADS, **as_np
+    )
+    np.testing.assert_allclose(out_np, expected.cpu().numpy(), rtol=0, atol=TOL[dtype])
+    np.testing.assert_allclose(w_np, expected_w.cpu().numpy(), rtol=0, atol=TOL[dtype])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_multi_head_gradients_match_multihead_attention(device):
+    x = randn(BATCH, N, D_MODEL, device=device, seed=1).requires_grad_()
+    ws = [(randn(D_MODEL, D_MODEL, device=device, seed=s) / 3).requires_grad_() for s in (2, 3, 4, 5)]
+    out, _ = torch_backend.multi_head_self_attention(x, *ws, num_heads=HEADS, causal=True)
+    grads = torch.autograd.grad(out.square().sum(), (x, *ws))
+    mha = torch.nn.MultiheadAttention(D_MODEL, HEADS, bias=False, batch_first=True, dtype=x.dtype, device=device)
+    with torch.no_grad():
+        mha.in_proj_weight.copy_(torch.cat([w.T for w in ws[:3]]))
+        mha.out_proj.weight.copy_(ws[3].T)
+    expected, _ = mha(x, x, x, attn_mask=~torch_backend.causal_mask(N, device=device), need_weights=False)
+    g_x, g_in, g_out = torch.autograd.grad(expected.square().sum(), (x, mha.in_proj_weight, mha.out_proj.weight))
+    torch.testing.assert_close(grads[0], g_x, rtol=0, atol=1e-12)
+    for ours, theirs in zip(grads[1:4], g_in.chunk(3), strict=True):
+        torch.testing.assert_close(ours, theirs.T, rtol=0, atol=1e-12)
+    torch.testing.assert_close(grads[4], g_out.T, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
+def test_positions_agree_between_backends(dtype, device):
+    x = randn(2, 9, 8, dtype=dtype, device=device, seed=1)
+    rotated = torch_backend.rotary(x, base=100.0)
+    assert rotated.device == x.device
+    assert rotated.dtype == dtype
+    expected = numpy_backend.rotary(x.cpu().numpy(), base=100.0)
+    np.testing.assert_allclose(rotated.cpu().numpy(), expected, rtol=0, atol=TOL[dtype])
+    pe = torch_backend.sinusoidal_positions(9, 8, dtype=dtype, device=device)
+    assert pe.device == x.device
+    assert pe.dtype == dtype
+    np.testing.assert_allclose(pe.cpu().numpy(), numpy_backend.sinusoidal_positions(9, 8), rtol=0, atol=TOL[dtype])
+
+
+def test_sinusoidal_positions_default_to_torch_defaults():
+    pe = torch_backend.sinusoidal_positions(3, 4)
+    assert pe.dtype == torch.get_default_dtype()
+    assert pe.device.type == "cpu"
+
+
+# --- Low precision, gradients, devices ------------------------------------------------------------------------
+
+
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_low_precision_by_flashattention_rule(dtype, device):
@@ -132,7 +231,7 @@ def test_low_precision_by_flashattention_rule(dtype, device):
     ql, kl, vl = (t.to(dtype) for t in (q, k, v))
     plain = torch.softmax(ql @ kl.transpose(-1, -2) / 32**0.5, dim=-1) @ vl
     ours, w = torch_backend.attention(ql, kl, vl)
-    fused = torch_backend.fused_attention(ql, kl, vl)
+    fused = torch_fast.fused_attention(ql, kl, vl)
     assert ours.dtype == dtype
     assert w.dtype == dtype
     plain_err = (plain.double() - reference).abs().max().item()
@@ -161,74 +260,8 @@ def test_cuda_results_stay_on_cuda_and_devices_are_never_mixed():
     assert torch_backend.default_device().type == "cuda"
     with pytest.raises(ValueError, match="same device"):
         torch_backend.attention(q, q.cpu(), q)
-
-
-def test_default_device_without_cuda():
-    if torch.cuda.is_available():
-        assert torch_backend.default_device().type == "cuda"
-    else:
-        assert torch_backend.default_device().type in {"cpu", "mps"}
-
-
-@pytest.mark.parametrize("backend_name", ["numpy", "torch"])
-def test_large_scores_stay_finite_where_a_naive_softmax_fails(backend_name):
-    scores = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4]], dtype=np.float32)
-    with np.errstate(over="ignore", invalid="ignore"):
-        naive = naive_softmax(scores)
-    assert np.isnan(naive).any()  # exp(1e4) = inf, and inf / inf = NaN
-    if backend_name == "numpy":
-        w = numpy_backend.normalize(scores)
-    else:
-        w = torch_backend.normalize(torch.from_numpy(scores)).numpy()
-    assert w.dtype == np.float32
-    assert np.isfinite(w).all()
-    np.testing.assert_allclose(w, [[1, 0, 0], [0, 0.5, 0.5]], atol=1e-7)
-
-
-def test_importing_selfattention_does_not_import_torch():
-    code = (
-        "import sys, selfattention as s; s.softmax([1.0, 2.0]); "
-        "print('torch' in sys.modules, 'transformers' in sys.modules)"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "False False"
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("kind", ["plain", "causal", "mask"])
-def test_chunked_attention_on_large_inputs_uses_every_core_and_agrees(dtype, kind):
-    """n·m above the threshold where query stripes run on several threads."""
-    from selfattention.numpy_backend import _PARALLEL_MIN_SCORES
-
-    n = m = 2048
-    assert n * m >= _PARALLEL_MIN_SCORES
-    rng = np.random.default_rng(7)
-    q, k, v = (rng.standard_normal((n, 32)).astype(dtype) for _ in range(3))
-    kw = {"causal": True} if kind == "causal" else {"mask": rng.random((n, m)) < 0.5} if kind == "mask" else {}
-    if kind == "mask":
-        kw["mask"][5] = False  # one fully masked row
-    expected, _ = numpy_backend.attention(q, k, v, **kw)
-    got = numpy_backend.chunked_attention(q, k, v, **kw)
-    assert got.dtype == dtype
-    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12 if dtype == np.float64 else 1e-5)
-
-
-def test_chunked_attention_reports_overflow_from_a_worker_thread():
-    q = np.full((2048, 4), 1e20, dtype=np.float32)
-    with pytest.raises(ValueError, match="overflowed to infinity in chunked_attention"):
-        numpy_backend.chunked_attention(q, q, q)
-
-
-def test_chunked_attention_memory_does_not_grow_like_n_squared():
-    import tracemalloc
-
-    rng = np.random.default_rng(0)
-    peaks = {}
-    for n in (1024, 4096):
-        q, k, v = (rng.standard_normal((n, 64)).astype(np.float32) for _ in range(3))
-        tracemalloc.start()
-        out = numpy_backend.chunked_attention(q, k, v)
-        peaks[n] = tracemalloc.get_traced_memory()[1] - out.nbytes
-        tracemalloc.stop()
-    assert peaks[4096] < 16 * 2**20  # an n x n float32 matrix alone would take 64 MiB
-    assert peaks[4096] < 4 * peaks[1024]  # 16x more scores, far less than 16x more memory
+    x = randn(2, 3, 4, device="cuda")
+    out, w = torch_backend.multi_head_self_attention(x, *(randn(4, 4, device="cuda") for _ in range(4)), num_heads=2)
+    assert out.is_cuda
+    assert w.is_cuda
+    assert torch_backend.rotary(x).is_cuda
