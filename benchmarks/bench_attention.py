@@ -1,19 +1,19 @@
 """Speed and memory of every attention implementation, measured side by side in one run.
 
-    python benchmarks/bench_attention.py            # the full table (about 5 minutes on 2 cores)
+    python benchmarks/bench_attention.py            # the full table (about 10 minutes on 2 cores)
     python benchmarks/bench_attention.py --quick    # n up to 2048, fewer repeats
     python benchmarks/bench_attention.py --no-memory
 
-Times are medians of several runs after a warm-up, taken in rounds: each round calls every implementation
-once, in turn, together with a large matrix product of each library, so that a busy moment of a shared
-machine slows them all alike and the ratios stay meaningful (a short pause between the NumPy and the torch
-calls lets each library's worker threads go idle). "limit" is the time the two matrix products alone
-would take at the matrix-multiply speed measured in the same rounds: 4·n²·d floating-point operations
-(2·n²·d for Q·Kᵀ and 2·n²·d for W·V) divided by the GFLOP/s of a 2048 × 2048 GEMM, for NumPy and for torch.
-Ratios below 1 are impossible for an implementation that does both products. The last lines compare the
-results with the project's targets. Peak memory is measured in a
-fresh process per implementation: tracemalloc's peak for NumPy, growth of the peak resident set for torch
-(inputs excluded). On CUDA, the torch implementations are also timed in float16, bfloat16 and float32.
+Times are medians of several runs after a warm-up, taken in rounds: each round calls every implementation of
+one library once, in turn, together with a large matrix product of that library, so that a busy moment of a
+shared machine slows them all alike and the ratios stay meaningful. The NumPy rounds come first, then the
+torch rounds, with a warm-up and a pause in between (see ``side_by_side``). "limit" is the time the two matrix
+products alone would take at the matrix-multiply speed measured in the same rounds: 4·n²·d floating-point
+operations (2·n²·d for Q·Kᵀ and 2·n²·d for W·V) divided by the GFLOP/s of a 2048 × 2048 GEMM, for NumPy and
+for torch. Ratios below 1 are impossible for an implementation that does both products. The last lines compare
+the results with the project's targets. Peak memory is measured in a fresh process per implementation:
+tracemalloc's peak for NumPy, growth of the peak resident set for torch (inputs excluded). On CUDA, the torch
+implementations are also timed in float16, bfloat16 and float32.
 """
 
 from __future__ import annotations
@@ -35,25 +35,26 @@ D = 64
 GEMM_N = 2048
 
 
-def side_by_side(groups: list[dict], repeats: int, sync=lambda: None, pause: float = 0.2) -> dict:
-    """Median seconds of each function, measured in rounds that call every function once, in turn.
+def side_by_side(groups: list[dict], repeats: int, sync=lambda: None, pause: float = 0.5) -> dict:
+    """Median seconds of each function, measured in rounds that call every function of a group once, in turn.
 
-    ``groups`` holds one dict of functions per library. After a group the benchmark pauses: OpenBLAS's and
-    OpenMP's worker threads keep spinning for a moment after a call, and would slow the other library down.
+    ``groups`` holds one dict of functions per library (each with that library's GEMM). The groups are measured
+    one after the other, with a warm-up and a pause in between: OpenBLAS's and OpenMP's worker threads keep
+    spinning for a moment after a call, and the first large array after the other library's gigabytes comes
+    back from the operating system page by page; either would be billed to whichever function came next.
     """
-    fns = {name: fn for group in groups for name, fn in group.items()}
-    for fn in fns.values():  # warm-up
-        fn()
-        sync()
-    times = {name: [] for name in fns}
-    for _ in range(repeats):
-        for group in groups:
+    times = {name: [] for group in groups for name in group}
+    for group in groups:
+        time.sleep(pause)
+        for fn in group.values():  # warm-up
+            fn()
+            sync()
+        for _ in range(repeats):
             for name, fn in group.items():
                 start = time.perf_counter()
                 fn()
                 sync()
                 times[name].append(time.perf_counter() - start)
-            time.sleep(pause)
     return {name: statistics.median(t) for name, t in times.items()}
 
 
