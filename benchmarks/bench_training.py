@@ -1,18 +1,25 @@
-"""How long the model of ``selfattention.training`` takes to learn, how well it does, and where "it" looks.
+"""How long the model of ``selfattention.training`` takes to learn, how well it does,
+and where "it" looks.
 
-    python benchmarks/bench_training.py                  # seeds 0, 1, 2 (about 1 minute on 2 cores)
-    python benchmarks/bench_training.py --seeds 0-9      # more seeds (about 4 minutes)
+    # seeds 0, 1, 2 (about 1 minute on 2 cores)
+    python benchmarks/bench_training.py
+    # more seeds (about 4 minutes)
+    python benchmarks/bench_training.py --seeds 0-9
 
-For each seed, a two-layer and a one-layer model are trained with the default settings. Printed:
+For each seed, a two-layer and a one-layer model are trained with the default settings.
+Printed:
 1. wall and CPU seconds of each training run, held-out and training accuracy;
-2. the rows of "it" in every layer for the book's two sentences (rounded), and whether the last layer's
-   largest weight is on the right noun ("animal" for tired, "street" for wide);
-3. over the held-out sentences, where the largest weight of the row of "it" goes in each layer (fractions),
-   the mean weight of "it" on the adjective, the right noun and the other noun, and the routes (the roles of
-   the top words, layer by layer) separately for sentences about an animal and about a place;
-4. in layer 1, weight on "animal" / weight on "street" for both book sentences: always equal, since the
-   query of "it" in layer 1 cannot depend on the adjective.
-The machine's load average is printed before and after: timings from a shared machine are only indicative.
+2. the rows of "it" in every layer for the book's two sentences (rounded), and whether
+   the last layer's largest weight is on the right noun ("animal" for tired, "street"
+   for wide);
+3. over the held-out sentences, where the largest weight of the row of "it" goes in
+   each layer (fractions), the mean weight of "it" on the adjective, the right noun and
+   the other noun, and the routes (the roles of the top words, layer by layer)
+   separately for sentences about an animal and about a place;
+4. in layer 1, weight on "animal" / weight on "street" for both book sentences: always
+   equal, since the query of "it" in layer 1 cannot depend on the adjective.
+The machine's load average is printed before and after: timings from a shared machine
+are only indicative.
 """
 
 from __future__ import annotations
@@ -47,15 +54,21 @@ def timed_training(**kwargs):
 
 
 def mean_weights(result) -> list[dict[str, float]]:
-    """Per layer, the mean weight of the row of "it" on the adjective, the referent and the other noun."""
+    """Per layer, the mean weight of the row of "it" on the adjective,
+    the referent and the other noun.
+    """
     sums = np.zeros((len(result.layers), 3))
     for e in result.data.held_out:
         animal, place, adjective = e.combination
         other = place if e.referent == animal else animal
         columns = [e.tokens.index(w) for w in (adjective, e.referent, other)]
-        sums += result.attention(e.tokens)[:, e.tokens.index("it"), columns]  # (layers, 3)
+        # (layers, 3)
+        sums += result.attention(e.tokens)[:, e.tokens.index("it"), columns]
     means = sums / len(result.data.held_out)
-    return [dict(zip(("adjective", "referent", "other noun"), row.tolist(), strict=True)) for row in means]
+    return [
+        dict(zip(("adjective", "referent", "other noun"), row.tolist(), strict=True))
+        for row in means
+    ]
 
 
 def last_top(result, sentence: str) -> str:
@@ -65,8 +78,12 @@ def last_top(result, sentence: str) -> str:
 
 
 def print_table(header, rows, *, text_last=False):
-    """Columns right-aligned; with ``text_last``, the last column (long text) is left-aligned."""
-    widths = [max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)]
+    """Columns right-aligned; with ``text_last``,
+    the last column (long text) is left-aligned.
+    """
+    widths = [
+        max(len(str(x)) for x in column) for column in zip(header, *rows, strict=True)
+    ]
     for row in (header, ["-" * w for w in widths], *rows):
         cells = [str(x).rjust(w) for x, w in zip(row, widths, strict=True)]
         if text_last:
@@ -84,13 +101,17 @@ def main():
     parser.add_argument("--seeds", default="0-2", help="e.g. 0-2 or 0,4,7")
     args = parser.parse_args()
     seeds = seeds_from(args.seeds)
-    print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}")
+    print(
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"torch {torch.__version__}"
+    )
     print(f"load average (1, 5, 15 min) before: {load()}")
     data = training.make_dataset()
     print(
         f"data: {len(data.train)} training sentences, {len(data.held_out)} held-out "
-        f"({len(data.held_out_combinations)} held-out combinations), {len(data.vocabulary)} words; "
-        f"d_model {training.D_MODEL}, {training.STEPS} steps\n"
+        f"({len(data.held_out_combinations)} held-out combinations), "
+        f"{len(data.vocabulary)} words; d_model {training.D_MODEL}, "
+        f"{training.STEPS} steps\n"
     )
 
     runs, timing_rows = {}, []
@@ -99,9 +120,19 @@ def main():
             r, wall, cpu = timed_training(seed=seed, layers=layers, data=data)
             runs[seed, layers] = r
             scores = (r.accuracy, r.train_accuracy)
-            timing_rows.append([seed, layers, f"{wall:.1f}", f"{cpu:.1f}", *(f"{a:.3f}" for a in scores)])
+            timing_rows.append(
+                [
+                    seed,
+                    layers,
+                    f"{wall:.1f}",
+                    f"{cpu:.1f}",
+                    *(f"{a:.3f}" for a in scores),
+                ]
+            )
     print("Training (CPU, one thread)")
-    print_table(["seed", "layers", "wall s", "CPU s", "held-out acc", "train acc"], timing_rows)
+    print_table(
+        ["seed", "layers", "wall s", "CPU s", "held-out acc", "train acc"], timing_rows
+    )
 
     for (seed, layers), r in runs.items():
         for sentence, right in BOOK:
@@ -109,18 +140,29 @@ def main():
             rows = r.attention(sentence)[:, tokens.index("it")]  # (layers, n)
             top = last_top(r, sentence)
             print(
-                f'seed {seed}, {layers} layer(s): "{sentence}"  last layer\'s top: {top} '
-                f"({'right' if top == right else 'NOT ' + right}); prediction: {next(iter(r.predict(sentence)))}"
+                f'seed {seed}, {layers} layer(s): "{sentence}"  '
+                f"last layer's top: {top} "
+                f"({'right' if top == right else 'NOT ' + right}); "
+                f"prediction: {next(iter(r.predict(sentence)))}"
             )
             print_table(
-                ["row of it"] + tokens, [[f"layer {i + 1}"] + [f"{w:.2f}" for w in row] for i, row in enumerate(rows)]
+                ["row of it"] + tokens,
+                [
+                    [f"layer {i + 1}"] + [f"{w:.2f}" for w in row]
+                    for i, row in enumerate(rows)
+                ],
             )
 
-    print('Held-out sentences: where the largest weight of the row of "it" goes (fraction of sentences)')
+    print(
+        'Held-out sentences: where the largest weight of the row of "it" goes '
+        "(fraction of sentences)"
+    )
     rows = []
     for (seed, layers), r in runs.items():
         for i, fractions in enumerate(r.where_it_looks()):
-            rows.append([seed, layers, i + 1] + [f"{f:.2f}" for f in fractions.values()])
+            rows.append(
+                [seed, layers, i + 1] + [f"{f:.2f}" for f in fractions.values()]
+            )
     print_table(["seed", "layers", "layer"] + list(training.ROLES), rows)
 
     print('Held-out sentences: mean weight of the row of "it"')
@@ -128,17 +170,34 @@ def main():
     for (seed, layers), r in runs.items():
         for i, means in enumerate(mean_weights(r)):
             rows.append([seed, layers, i + 1] + [f"{m:.2f}" for m in means.values()])
-    print_table(["seed", "layers", "layer", "adjective", "referent", "other noun"], rows)
+    print_table(
+        ["seed", "layers", "layer", "adjective", "referent", "other noun"], rows
+    )
 
-    print('Held-out sentences: routes (roles of the top word of "it", layer by layer), by what "it" refers to')
+    print(
+        'Held-out sentences: routes (roles of the top word of "it", layer by layer), '
+        'by what "it" refers to'
+    )
     rows = []
     for (seed, layers), r in runs.items():
         for kind, nouns in (("animal", training.ANIMALS), ("place", training.PLACES)):
             routes = r.routes([e for e in r.data.held_out if e.referent in nouns])
-            rows.append([seed, layers, kind, "; ".join(f"{' → '.join(route)} {f:.2f}" for route, f in routes.items())])
+            rows.append(
+                [
+                    seed,
+                    layers,
+                    kind,
+                    "; ".join(
+                        f"{' → '.join(route)} {f:.2f}" for route, f in routes.items()
+                    ),
+                ]
+            )
     print_table(["seed", "layers", "it is", "routes (fraction)"], rows, text_last=True)
 
-    print('Layer 1 cannot tell the book sentences apart: weight on "animal" / weight on "street" in the row of "it"')
+    print(
+        "Layer 1 cannot tell the book sentences apart: "
+        'weight on "animal" / weight on "street" in the row of "it"'
+    )
     rows = []
     for (seed, layers), r in runs.items():
         ratios = []
@@ -149,9 +208,14 @@ def main():
         rows.append([seed, layers] + [f"{x:.6g}" for x in ratios])
     print_table(["seed", "layers", "tired", "wide"], rows)
 
-    both_right = [seed for seed in seeds if all(last_top(runs[seed, 2], s) == right for s, right in BOOK)]
+    both_right = [
+        seed
+        for seed in seeds
+        if all(last_top(runs[seed, 2], s) == right for s, right in BOOK)
+    ]
     print(
-        "two layers, largest weight of the last layer's row of it on the right noun in both book sentences: "
+        "two layers, largest weight of the last layer's row of it on the right noun "
+        "in both book sentences: "
         f"seeds {both_right} ({len(both_right)} of {len(seeds)})"
     )
     print(f"load average (1, 5, 15 min) after: {load()}")

@@ -1,17 +1,21 @@
-"""A small Sphinx extension for this book: fixes for the HTML that Jupyter Book 1 produces."""
+"""A small Sphinx extension for this book:
+fixes for the HTML that Jupyter Book 1 produces.
+"""
 
 from __future__ import annotations
 
 
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
-    """sphinx-thebe adds its inline configuration twice under Jupyter Book (a 'const' declared twice is a
-    JavaScript error in the browser's console); keep the first copy of every script."""
+    """sphinx-thebe adds its inline configuration twice under Jupyter Book (a 'const'
+    declared twice is a JavaScript error in the browser's console); keep the first
+    copy of every script."""
     scripts = context.get("script_files")
     if not scripts:
         return
     seen, unique = set(), []
     for script in scripts:
-        filename = getattr(script, "filename", script) or ""  # inline scripts: None or ""
+        # inline scripts: None or ""
+        filename = getattr(script, "filename", script) or ""
         key = (str(filename), tuple(sorted(getattr(script, "attributes", {}).items())))
         if key not in seen:
             seen.add(key)

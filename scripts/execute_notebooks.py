@@ -5,15 +5,17 @@
 
 What it does to each notebook, in order:
 
-1. rewrites the hidden first cell (the one that installs the package on Colab) from ``repository.url`` in
-   ``_config.yml``, so that URL is configured in one place only;
-2. gives every code cell tagged ``solution`` the metadata that folds it in every front end (see
-   ``SOLUTION_METADATA``);
-3. executes it with ``SELFATTENTION_PREDRAW=1``, so that each explorer cell stores pictures drawn in advance
-   for the HTML book (in a live kernel the same cell shows the live explorer instead); widget state is
-   stored, per-cell timing is not (``record_timing=False``);
-4. writes every value the code glued (``selfattention.book.glue``) into the prose, in front of its marker:
-   ``0.70<!-- value: it_top_weight -->``. A marker whose name the code never glued is an error.
+1. rewrites the hidden first cell (the one that installs the package on Colab) from
+   ``repository.url`` in ``_config.yml``, so that URL is configured in one place only;
+2. gives every code cell tagged ``solution`` the metadata that folds it in every front
+   end (see ``SOLUTION_METADATA``);
+3. executes it with ``SELFATTENTION_PREDRAW=1``, so that each explorer cell stores
+   pictures drawn in advance for the HTML book (in a live kernel the same cell shows the
+   live explorer instead); widget state is stored, per-cell timing is not
+   (``record_timing=False``);
+4. writes every value the code glued (``selfattention.book.glue``) into the prose, in
+   front of its marker: ``0.70<!-- value: it_top_weight -->``. A marker whose name the
+   code never glued is an error.
 """
 
 from __future__ import annotations
@@ -30,20 +32,24 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 COLAB_TAG = "colab-install"
-COLAB_CELL = '''# On Colab, install this book's package first (locally, `pip install -r requirements.txt` already did).
+COLAB_CELL = '''# On Colab, install this book's package first
+# (locally, `pip install -r requirements.txt` has already done it).
 import sys
 
 if "google.colab" in sys.modules:
-    %pip install --quiet "selfattention @ git+{url}"'''
+    URL = "{url}"
+    %pip install --quiet "selfattention @ git+{{URL}}"'''
 
 VALUE_MIME = "application/vnd.selfattention.value+json"  # selfattention.book.VALUE_MIME
-#: A quoted value in the prose: the text right before the marker (no spaces or markup), then the marker.
+#: A quoted value in the prose: the text right before the marker
+#: (no spaces or markup), then the marker.
 MARKER = re.compile(r"(?P<text>[^\s*_()\[\]<>`$|\\]*)<!-- value: (?P<name>[\w-]+) -->")
 
 SOLUTION_TAG = "solution"
-#: Folded in JupyterLab and Notebook 7 (``jupyter``) and on Colab (``cellView: form`` with the ``# @title``
-#: first line shows only the title); the HTML book folds it with the tag ``hide-cell`` and labels its button
-#: with the title (``mystnb.code_prompt_show``).
+#: Folded in JupyterLab and Notebook 7 (``jupyter``) and on Colab (``cellView: form``
+#: with the ``# @title`` first line shows only the title); the HTML book folds it with
+#: the tag ``hide-cell`` and labels its button with the title
+#: (``mystnb.code_prompt_show``).
 SOLUTION_METADATA = {
     "jupyter": {"source_hidden": True, "outputs_hidden": True},
     "cellView": "form",
@@ -51,10 +57,15 @@ SOLUTION_METADATA = {
 
 
 def solution_title(source: str) -> str:
-    """The title of a solution cell, from its first line ``# @title Solution to exercise 1``."""
+    """The title of a solution cell, from its first line
+    ``# @title Solution to exercise 1``.
+    """
     first = source.partition("\n")[0]
     if not first.startswith("# @title Solution"):
-        raise ValueError(f"a solution cell must start with '# @title Solution…' (Colab shows it): {source[:60]!r}")
+        raise ValueError(
+            "a solution cell must start with '# @title Solution…' "
+            f"(Colab shows it): {source[:60]!r}"
+        )
     return first.removeprefix("# @title ").strip()
 
 
@@ -74,20 +85,27 @@ def sync_colab_cell(nb) -> None:
 
 
 def fold_solutions(nb) -> None:
-    """Give every cell tagged ``solution`` the metadata that folds it, and a ``# @title`` line for Colab."""
+    """Give every cell tagged ``solution`` the metadata that folds it, and a
+    ``# @title`` line for Colab.
+    """
     for cell in nb.cells:
         tags = cell.get("metadata", {}).get("tags", [])
         if cell.cell_type != "code" or SOLUTION_TAG not in tags:
             continue
         title = solution_title(cell.source)
         cell.metadata.update(nbformat.from_dict(SOLUTION_METADATA))
-        cell.metadata.mystnb = {"code_prompt_show": title, "code_prompt_hide": f"Hide: {title.lower()}"}
+        cell.metadata.mystnb = {
+            "code_prompt_show": title,
+            "code_prompt_hide": f"Hide: {title.lower()}",
+        }
         if "hide-cell" not in tags:
             cell.metadata.tags = [*tags, "hide-cell"]
 
 
 def glued_values(nb) -> dict[str, str]:
-    """``{name: value}`` of every value the notebook's code glued, from its stored outputs."""
+    """``{name: value}`` of every value the notebook's code glued,
+    from its stored outputs.
+    """
     values: dict[str, str] = {}
     for cell in nb.cells:
         for output in cell.get("outputs", []):
@@ -96,13 +114,18 @@ def glued_values(nb) -> dict[str, str]:
                 continue
             name, value = record["name"], record["value"]
             if values.get(name, value) != value:
-                raise ValueError(f"{name!r} was glued twice with different values: {values[name]!r} and {value!r}")
+                raise ValueError(
+                    f"{name!r} was glued twice with different values: "
+                    f"{values[name]!r} and {value!r}"
+                )
             values[name] = value
     return values
 
 
 def quoted_values(nb) -> list[tuple[int, str, str]]:
-    """``(cell index, name, quoted text)`` for every value marker in the notebook's markdown."""
+    """``(cell index, name, quoted text)`` for every value marker in the
+    notebook's markdown.
+    """
     return [
         (i, m["name"], m["text"])
         for i, cell in enumerate(nb.cells)
@@ -118,7 +141,9 @@ def write_values(nb, values: dict[str, str]) -> None:
         raise ValueError(f"the prose quotes values the code never glues: {unknown}")
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = MARKER.sub(lambda m: f"{values[m['name']]}<!-- value: {m['name']} -->", cell.source)
+            cell.source = MARKER.sub(
+                lambda m: f"{values[m['name']]}<!-- value: {m['name']} -->", cell.source
+            )
 
 
 def execute(path: Path) -> float:
@@ -133,15 +158,19 @@ def execute(path: Path) -> float:
         record_timing=False,
         resources={"metadata": {"path": str(path.parent)}},
     )
-    client.execute()  # the kernel inherits SELFATTENTION_PREDRAW=1 from this process (see main)
+    # the kernel inherits SELFATTENTION_PREDRAW=1 from this process (see main)
+    client.execute()
     write_values(nb, glued_values(nb))
     nbformat.write(nb, path)
     return time.perf_counter() - start
 
 
 def main(paths: list[str]) -> None:
-    os.environ["SELFATTENTION_PREDRAW"] = "1"  # selfattention.explorer.PREDRAW_ENV: explorers pre-draw for the book
-    notebooks = [Path(p).resolve() for p in paths] or sorted((ROOT / "chapters").glob("*.ipynb"))
+    # selfattention.explorer.PREDRAW_ENV: explorers pre-draw for the book
+    os.environ["SELFATTENTION_PREDRAW"] = "1"
+    notebooks = [Path(p).resolve() for p in paths] or sorted(
+        (ROOT / "chapters").glob("*.ipynb")
+    )
     for path in notebooks:
         print(f"{path.relative_to(ROOT)}: {execute(path):.1f} s", flush=True)
 

@@ -1,7 +1,8 @@
-"""Helpers for tests/test_colab.py: a virtual environment with Colab's versions, pip in it, and a notebook runner.
+"""Helpers for tests/test_colab.py: a virtual environment with Colab's versions,
+pip in it, and a notebook runner.
 
-Imported by the test (on the host Python), and run as a script by the virtual environment's own Python to
-execute one notebook in a fresh kernel of that environment:
+Imported by the test (on the host Python), and run as a script by the virtual
+environment's own Python to execute one notebook in a fresh kernel of that environment:
 
     VENV/bin/python tests/colab_env.py NOTEBOOK RESULT.json KERNEL_NAME TIMEOUT_S
 
@@ -21,8 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-# pip prints one such line per missing folder of this machine's local package mirrors: not about our packages
-PIP_NOISE = re.compile(r"^WARNING: Location '.*' is ignored: it is neither a file nor a directory\.$")
+# pip prints one such line per missing folder of this machine's local package mirrors:
+# not about our packages
+PIP_NOISE = re.compile(
+    r"^WARNING: Location '.*' is ignored: it is neither a file nor a directory\.$"
+)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
 
@@ -33,7 +37,10 @@ def canonical(name: str) -> str:
 
 def pinned_lines(path: Path) -> list[str]:
     """The requirement lines of a constraints file, without comments."""
-    lines = (line.split("#", 1)[0].strip() for line in path.read_text(encoding="utf-8").splitlines())
+    lines = (
+        line.split("#", 1)[0].strip()
+        for line in path.read_text(encoding="utf-8").splitlines()
+    )
     return [line for line in lines if line]
 
 
@@ -41,7 +48,7 @@ def requirement_name(line: str) -> str:
     return canonical(re.split(r"[<>=!~;\[ @]", line, maxsplit=1)[0])
 
 
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # The virtual environment
 
 
@@ -64,9 +71,17 @@ class CommandFailed(AssertionError):
 
 
 def clean_output(text: str, last: int = 60) -> str:
-    lines = [line for line in ANSI.sub("", text).splitlines() if not PIP_NOISE.match(line.strip())]
+    lines = [
+        line
+        for line in ANSI.sub("", text).splitlines()
+        if not PIP_NOISE.match(line.strip())
+    ]
     cut = lines[-last:]
-    above = f"    [... {len(lines) - len(cut)} lines above]\n" if len(lines) > len(cut) else ""
+    above = (
+        f"    [... {len(lines) - len(cut)} lines above]\n"
+        if len(lines) > len(cut)
+        else ""
+    )
     return above + "\n".join("    " + line for line in cut)
 
 
@@ -80,21 +95,25 @@ class Venv:
         return self.path / "bin" / "python"
 
     def environ(self, **extra: str) -> dict[str, str]:
-        """The environment a process of this venv sees: its bin/ first, nothing of the caller's venv or config."""
-        env = {
-            k: v
-            for k, v in os.environ.items()
-            if k not in {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "MPLBACKEND", "PYTHONWARNINGS"}
-            and k not in {"PIP_CONSTRAINT", "PIP_REQUIREMENT", "PIP_USER", "PIP_TARGET", "PIP_PREFIX"}
-        }
+        """The environment a process of this venv sees: its bin/ first, nothing of the
+        caller's venv or config.
+        """
+        dropped = {"VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP"}
+        dropped |= {"MPLBACKEND", "PYTHONWARNINGS", "PIP_CONSTRAINT", "PIP_REQUIREMENT"}
+        dropped |= {"PIP_USER", "PIP_TARGET", "PIP_PREFIX"}
+        env = {k: v for k, v in os.environ.items() if k not in dropped}
         env["PATH"] = f"{self.path / 'bin'}{os.pathsep}{env.get('PATH', '')}"
         env["VIRTUAL_ENV"] = str(self.path)
         env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
         env.update(extra)
         return env
 
-    def run(self, args, *, what: str, timeout: float = 900, cwd=None, env=None, check=True):
-        """Run a command; on failure raise with what it was for and the end of its output."""
+    def run(
+        self, args, *, what: str, timeout: float = 900, cwd=None, env=None, check=True
+    ):
+        """Run a command; on failure raise with what it was for and
+        the end of its output.
+        """
         proc = subprocess.run(
             [str(a) for a in args],
             cwd=cwd,
@@ -106,25 +125,37 @@ class Venv:
         )
         if check and proc.returncode != 0:
             raise CommandFailed(
-                f"{what} failed (exit {proc.returncode}):\n  $ {' '.join(map(str, args))}\n{clean_output(proc.stdout)}"
+                f"{what} failed (exit {proc.returncode}):\n  $ "
+                f"{' '.join(map(str, args))}\n{clean_output(proc.stdout)}"
             )
         return proc
 
     def create(self) -> None:
         self.run(
-            [self.base_python, "-m", "venv", self.path], what=f"creating a virtual environment with {self.base_python}"
+            [self.base_python, "-m", "venv", self.path],
+            what=f"creating a virtual environment with {self.base_python}",
         )
 
     def pip(self, *args, what: str, timeout: float = 900):
         return self.run([self.python, "-m", "pip", *args], what=what, timeout=timeout)
 
     def packages(self) -> dict[str, tuple[str, str]]:
-        """canonical name -> (name as installed, version), like `pip freeze` but including pip itself."""
+        """canonical name -> (name as installed, version), like `pip freeze` but
+        including pip itself.
+        """
         args = [str(self.python), "-m", "pip", "list", "--format=json"]
-        proc = subprocess.run(args, env=self.environ(), capture_output=True, text=True, timeout=300)
+        proc = subprocess.run(
+            args, env=self.environ(), capture_output=True, text=True, timeout=300
+        )
         if proc.returncode != 0:
-            raise CommandFailed(f"`pip list` failed (exit {proc.returncode}):\n{clean_output(proc.stderr)}")
-        return {canonical(p["name"]): (p["name"], p["version"]) for p in json.loads(proc.stdout)}
+            raise CommandFailed(
+                "`pip list` failed "
+                f"(exit {proc.returncode}):\n{clean_output(proc.stderr)}"
+            )
+        return {
+            canonical(p["name"]): (p["name"], p["version"])
+            for p in json.loads(proc.stdout)
+        }
 
 
 def changes(before: dict, after: dict) -> list[Change]:
@@ -138,7 +169,9 @@ def changes(before: dict, after: dict) -> list[Change]:
 
 
 def broken_pins(pins: list[str], installed: dict[str, tuple[str, str]]) -> list[str]:
-    """The pinned packages whose installed version no longer satisfies the pin, each as 'name pin → found'."""
+    """The pinned packages whose installed version no longer satisfies the pin,
+    each as 'name pin → found'.
+    """
     from packaging.requirements import Requirement
     from packaging.version import Version
 
@@ -154,8 +187,8 @@ def broken_pins(pins: list[str], installed: dict[str, tuple[str, str]]) -> list[
 
 
 def copy_source_tree(root: Path, dest: Path) -> Path:
-    """The working tree as pip would clone it (no git metadata, builds, venvs or caches), so building the package
-    writes nothing into the repository."""
+    """The working tree as pip would clone it (no git metadata, builds, venvs or
+    caches), so building the package writes nothing into the repository."""
     ignore = shutil.ignore_patterns(
         ".git",
         "_build",
@@ -180,26 +213,41 @@ def find_python(version: str) -> tuple[str | None, str]:
     candidates = []
     if shutil.which("pyenv"):
         try:
-            root = subprocess.run(["pyenv", "root"], capture_output=True, text=True, timeout=30).stdout.strip()
+            root = subprocess.run(
+                ["pyenv", "root"], capture_output=True, text=True, timeout=30
+            ).stdout.strip()
         except (OSError, subprocess.SubprocessError):
             root = ""
         if root:
-            candidates += Path(root, "versions").glob(f"{version}.*/bin/python{version}")
+            candidates += Path(root, "versions").glob(
+                f"{version}.*/bin/python{version}"
+            )
     candidates += Path.home().glob(f".pyenv/versions/{version}.*/bin/python{version}")
-    # plain releases only (not 3.13.0t, free-threaded, nor -dev builds), the newest first
-    releases = [c for c in candidates if re.fullmatch(r"\d+\.\d+\.\d+", c.parent.parent.name)]
-    for c in sorted(releases, key=lambda c: [int(x) for x in c.parent.parent.name.split(".")], reverse=True):
+    # plain releases only (not 3.13.0t, free-threaded, nor -dev builds),
+    # the newest first
+    releases = [
+        c for c in candidates if re.fullmatch(r"\d+\.\d+\.\d+", c.parent.parent.name)
+    ]
+    for c in sorted(
+        releases,
+        key=lambda c: [int(x) for x in c.parent.parent.name.split(".")],
+        reverse=True,
+    ):
         if c.is_file() and os.access(c, os.X_OK):
             return str(c), "pyenv"
     if exe:
         # a pyenv shim answers on PATH even when that version is not installed: ask it
-        proc = subprocess.run([exe, "-c", "import sys; print(sys.executable)"], capture_output=True, text=True)
+        proc = subprocess.run(
+            [exe, "-c", "import sys; print(sys.executable)"],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode == 0:
             return proc.stdout.strip(), "PATH"
     return None, f"no python{version} on PATH or under pyenv"
 
 
-# ---------------------------------------------------------------------------------------------------------
+# --------------------------------------------------------------------------------------
 # Running one notebook (this part runs inside the virtual environment)
 
 
@@ -210,7 +258,9 @@ def first_line(source: str) -> str:
     return ""
 
 
-def run_notebook(nb_path: Path, result_path: Path, kernel_name: str, timeout: int) -> None:
+def run_notebook(
+    nb_path: Path, result_path: Path, kernel_name: str, timeout: int
+) -> None:
     import nbformat
     from nbclient import NotebookClient
 
@@ -233,8 +283,14 @@ def run_notebook(nb_path: Path, result_path: Path, kernel_name: str, timeout: in
     start = time.perf_counter()
     try:
         client.execute()
-    except Exception as e:  # a cell's error, a timeout, a dead kernel: reported with the cell it happened in
-        failure = {"kind": type(e).__name__, "index": running["index"], "message": ANSI.sub("", str(e))[-3000:]}
+    except Exception as e:
+        # a cell's error, a timeout, a dead kernel:
+        # reported with the cell it happened in
+        failure = {
+            "kind": type(e).__name__,
+            "index": running["index"],
+            "message": ANSI.sub("", str(e))[-3000:],
+        }
     seconds = time.perf_counter() - start
     cells = []
     for i, cell in enumerate(nb.cells):
@@ -248,12 +304,16 @@ def run_notebook(nb_path: Path, result_path: Path, kernel_name: str, timeout: in
                 "first_line": first_line(cell.source),
                 "tags": cell.get("metadata", {}).get("tags", []),
                 "mimes": sorted({m for o in outputs for m in o.get("data", {})}),
-                "stderr": "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr"),
+                "stderr": "".join(
+                    o.get("text", "") for o in outputs if o.get("name") == "stderr"
+                ),
                 "error": (
                     {
                         "ename": errors[0].get("ename", ""),
                         "evalue": errors[0].get("evalue", ""),
-                        "traceback": ANSI.sub("", "\n".join(errors[0].get("traceback", []))),
+                        "traceback": ANSI.sub(
+                            "", "\n".join(errors[0].get("traceback", []))
+                        ),
                     }
                     if errors
                     else None
@@ -261,7 +321,10 @@ def run_notebook(nb_path: Path, result_path: Path, kernel_name: str, timeout: in
             }
         )
     nbformat.write(nb, result_path.with_suffix(".ipynb"))
-    result_path.write_text(json.dumps({"seconds": seconds, "failure": failure, "cells": cells}), encoding="utf-8")
+    result_path.write_text(
+        json.dumps({"seconds": seconds, "failure": failure, "cells": cells}),
+        encoding="utf-8",
+    )
 
 
 if __name__ == "__main__":

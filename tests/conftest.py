@@ -1,8 +1,10 @@
-"""Shared fixtures: every library test runs on both backends (and on CUDA where it exists).
+"""Shared fixtures: every library test runs on both backends
+(and on CUDA where it exists).
 
-torch is an optional extra (``pip install -e .[torch]``): without it the NumPy tests still run and the torch
-ones are skipped with the reason. Import torch in a test module through ``torch = pytest.importorskip(...)``
-or use ``requires_torch``; this file imports it only if it is installed.
+torch is an optional extra (``pip install -e .[torch]``): without it the NumPy tests
+still run and the torch ones are skipped with the reason. Import torch in a test module
+through ``torch = pytest.importorskip(...)`` or use ``requires_torch``; this file
+imports it only if it is installed.
 """
 
 from __future__ import annotations
@@ -30,18 +32,24 @@ def _has_cuda() -> bool:
 
 
 HAS_CUDA = _has_cuda()
-requires_cuda = pytest.mark.skipif(not HAS_CUDA, reason="CUDA is not available on this machine")
+requires_cuda = pytest.mark.skipif(
+    not HAS_CUDA, reason="CUDA is not available on this machine"
+)
 
 
 class Backend:
-    """Adapts a test to one backend: turn NumPy arrays into the backend's arrays and back."""
+    """Adapts a test to one backend: turn NumPy arrays into the
+    backend's arrays and back.
+    """
 
     def __init__(self, name, module_name, device=None):
         self.name, self.module_name, self.device = name, module_name, device
 
     @property
     def mod(self):
-        """The backend module, imported on first use (so that the torch backend is imported only if needed)."""
+        """The backend module, imported on first use (so that the torch backend is
+        imported only if needed).
+        """
         return importlib.import_module(self.module_name)
 
     @property
@@ -49,7 +57,9 @@ class Backend:
         return self.mod is numpy_backend
 
     def dtype(self, name="float64"):
-        """The backend's dtype object of that name (np.float64 or torch.float64, ...)."""
+        """The backend's dtype object of that name
+        (np.float64 or torch.float64, ...).
+        """
         if self.is_numpy:
             return np.dtype(name)
         import torch
@@ -90,7 +100,8 @@ BACKENDS = [
     pytest.param(TORCH_CPU, id="torch-cpu", marks=[requires_torch]),
     pytest.param(TORCH_CUDA, id="torch-cuda", marks=[pytest.mark.gpu, requires_cuda]),
 ]
-CPU_BACKENDS = BACKENDS[:2]  # for hypothesis tests: many small examples, where a GPU adds nothing but launches
+# for hypothesis tests: many small examples, where a GPU adds nothing but launches
+CPU_BACKENDS = BACKENDS[:2]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -99,7 +110,9 @@ def backend(request):
 
 
 class SwallowedErrors(logging.Handler):
-    """Collects the exceptions that ipywidgets catches in callbacks and only logs ('Exception in widget')."""
+    """Collects the exceptions that ipywidgets catches in callbacks and only logs
+    ('Exception in widget').
+    """
 
     def __init__(self):
         super().__init__(level=logging.WARNING)
@@ -112,9 +125,12 @@ class SwallowedErrors(logging.Handler):
 
 @pytest.fixture(autouse=True)
 def widget_errors():
-    """Fail any test during which a widget callback raised, even though ipywidgets swallowed the exception."""
+    """Fail any test during which a widget callback raised, even though ipywidgets
+    swallowed the exception.
+    """
     handler = SwallowedErrors()
-    logger = logging.getLogger("traitlets")  # the logger ipywidgets' Widget.log writes to
+    # the logger ipywidgets' Widget.log writes to
+    logger = logging.getLogger("traitlets")
     logger.addHandler(handler)
     try:
         yield handler
@@ -122,14 +138,20 @@ def widget_errors():
         logger.removeHandler(handler)
     if handler.records:
         details = "\n".join(
-            f"{r.getMessage()}: {r.exc_info[1]!r}" if r.exc_info else r.getMessage() for r in handler.records
+            f"{r.getMessage()}: {r.exc_info[1]!r}" if r.exc_info else r.getMessage()
+            for r in handler.records
         )
-        pytest.fail(f"an exception inside a widget callback was swallowed by ipywidgets:\n{details}")
+        pytest.fail(
+            "an exception inside a widget callback was swallowed by "
+            f"ipywidgets:\n{details}"
+        )
 
 
 @pytest.hookimpl(hookwrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item, call):
-    """Remember each phase's report on the test item (the browser tests screenshot failing pages)."""
+    """Remember each phase's report on the test item
+    (the browser tests screenshot failing pages).
+    """
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)

@@ -1,4 +1,6 @@
-"""The chapters' plumbing: quoting computed values in the prose, and status lines for slow cells."""
+"""The chapters' plumbing: quoting computed values in the prose,
+and status lines for slow cells.
+"""
 
 import threading
 import time
@@ -11,11 +13,15 @@ from selfattention import book
 
 @pytest.fixture
 def shown():
-    """Everything displayed through IPython while the test runs (a list of mime bundles)."""
+    """Everything displayed through IPython while the test runs
+    (a list of mime bundles).
+    """
     bundles = []
     shell = InteractiveShell.instance()
     publish = shell.display_pub.publish
-    shell.display_pub.publish = lambda data, metadata=None, **kwargs: bundles.append(data)
+    shell.display_pub.publish = lambda data, metadata=None, **kwargs: bundles.append(
+        data
+    )
     try:
         yield bundles
     finally:
@@ -38,7 +44,9 @@ def test_glue_refuses_values_that_are_not_formatted(value):
         book.glue("x", value)
 
 
-@pytest.mark.parametrize("value", ["", "layer 4, head 2", "*bold*", "a_b", "<b>", "$x$"])
+@pytest.mark.parametrize(
+    "value", ["", "layer 4, head 2", "*bold*", "a_b", "<b>", "$x$"]
+)
 def test_glue_refuses_values_that_cannot_stand_in_the_prose_as_they_are(value):
     with pytest.raises(ValueError, match="one word without spaces or markup"):
         book.glue("x", value)
@@ -49,28 +57,37 @@ def test_the_book_drops_glue_outputs_and_nothing_else():
         def __init__(self, mime_type):
             self.mime_type = mime_type
 
-    assert book.QuotedValueRenderer.handle_mime(None, Data(book.VALUE_MIME), False) == []
+    assert (
+        book.QuotedValueRenderer.handle_mime(None, Data(book.VALUE_MIME), False) == []
+    )
     assert book.QuotedValueRenderer.handle_mime(None, Data("text/plain"), False) is None
 
 
 def test_the_renderer_is_registered_with_myst_nb():
     from importlib.metadata import entry_points
 
-    registered = [ep.load() for ep in entry_points().select(group="myst_nb.mime_renderers")]
+    registered = [
+        ep.load() for ep in entry_points().select(group="myst_nb.mime_renderers")
+    ]
     assert book.QuotedValueRenderer in registered
 
 
 def test_a_status_line_ticks_while_the_block_runs_then_disappears(shown):
     with book.status("Loading the model") as progress:
         (bundle,) = shown
-        assert bundle["text/plain"] == "Loading the model…"  # what an untrusted notebook shows
+        # what an untrusted notebook shows
+        assert bundle["text/plain"] == "Loading the model…"
         line = progress._line
-        assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == line.model_id
+        assert (
+            bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+            == line.model_id
+        )
         assert "Loading the model… 0 s" in line.value
         progress.update("layer 3")
         assert "Loading the model: layer 3…" in line.value
         time.sleep(1.2)
-        assert "… 1 s" in line.value  # the clock ticks on its own while the cell is busy
+        # the clock ticks on its own while the cell is busy
+        assert "… 1 s" in line.value
     assert line.value == ""
     assert line.layout.display == "none"
     assert not any(t.name == progress._ticker.name for t in threading.enumerate())

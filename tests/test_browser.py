@@ -1,9 +1,11 @@
-"""The built HTML book as a reader meets it: every page opened in headless Chromium, offline.
+"""The built HTML book as a reader meets it:
+every page opened in headless Chromium, offline.
 
-Marked ``browser``. Needs Playwright's Python package and a Chromium binary (Debian's ``chromium``;
-override the path with ``SELFATTENTION_CHROMIUM``). Without them the tests skip with the reason. The book is
-built first when ``_build/html`` is missing or older than its sources. Every request that leaves 127.0.0.1
-is blocked and counted. Screenshots of failing pages go to ``_build/browser-failures/``.
+Marked ``browser``. Needs Playwright's Python package and a Chromium binary (Debian's
+``chromium``; override the path with ``SELFATTENTION_CHROMIUM``). Without them the tests
+skip with the reason. The book is built first when ``_build/html`` is missing or older
+than its sources. Every request that leaves 127.0.0.1 is blocked and counted.
+Screenshots of failing pages go to ``_build/browser-failures/``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,11 @@ pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 FAILURES = ROOT / "_build" / "browser-failures"
-CHROMIUM = os.environ.get("SELFATTENTION_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM = (
+    os.environ.get("SELFATTENTION_CHROMIUM")
+    or shutil.which("chromium")
+    or "/usr/bin/chromium"
+)
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -46,7 +52,9 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 def _pages() -> list[str]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
-    return [toc["root"]] + [c["file"] for part in toc["parts"] for c in part["chapters"]]
+    return [toc["root"]] + [
+        c["file"] for part in toc["parts"] for c in part["chapters"]
+    ]
 
 
 PAGES = _pages()
@@ -55,28 +63,55 @@ CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
 
 def _sources_newer_than(path: Path) -> bool:
     stamp = path.stat().st_mtime
-    patterns = ["chapters/*.ipynb", "*.md", "_config.yml", "_toc.yml", "book_assets/**/*", "book_ext/*.py"]
-    return any(f.stat().st_mtime > stamp for pattern in patterns for f in ROOT.glob(pattern) if f.is_file())
+    patterns = [
+        "chapters/*.ipynb",
+        "*.md",
+        "_config.yml",
+        "_toc.yml",
+        "book_assets/**/*",
+        "book_ext/*.py",
+    ]
+    return any(
+        f.stat().st_mtime > stamp
+        for pattern in patterns
+        for f in ROOT.glob(pattern)
+        if f.is_file()
+    )
 
 
 @pytest.fixture(scope="session")
 def book():
-    """A fresh build of the book, served on 127.0.0.1 at a free port; yields the base URL."""
+    """A fresh build of the book, served on 127.0.0.1 at a free port;
+    yields the base URL.
+    """
     if sync_playwright is None:
-        pytest.skip("Playwright's Python package is not installed (pip install -r requirements.txt)")
+        pytest.skip(
+            "Playwright's Python package is not installed "
+            "(pip install -r requirements.txt)"
+        )
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium (apt-get install -y chromium)")
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: install Debian's chromium "
+            "(apt-get install -y chromium)"
+        )
     stamp = HTML / ".buildinfo"  # rewritten by every build
     if not stamp.exists() or _sources_newer_than(stamp):
-        shutil.rmtree(HTML, ignore_errors=True)  # Sphinx 7.4 does not overwrite changed static files
+        # Sphinx 7.4 does not overwrite changed static files
+        shutil.rmtree(HTML, ignore_errors=True)
         jupyter_book = Path(sys.executable).with_name("jupyter-book")
-        subprocess.run([str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"], check=True, cwd=ROOT)
+        subprocess.run(
+            [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
+            check=True,
+            cwd=ROOT,
+        )
 
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(HTML)))
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(HTML))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -95,13 +130,20 @@ def browser(book):
 
 
 class Visit:
-    """One page, with everything the reader's browser did: console errors and blocked external requests."""
+    """One page, with everything the reader's browser did:
+    console errors and blocked external requests.
+    """
 
     def __init__(self, page):
         self.page = page
         self.errors: list[str] = []
         self.external: list[str] = []
-        page.on("console", lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None)
+        page.on(
+            "console",
+            lambda m: (
+                self.errors.append(f"console: {m.text}") if m.type == "error" else None
+            ),
+        )
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
         page.route("**/*", self._route)
 
@@ -119,7 +161,10 @@ def visit(browser, request):
     page = context.new_page()
     v = Visit(page)
     yield v
-    if getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed:
+    if (
+        getattr(request.node, "rep_call", None) is not None
+        and request.node.rep_call.failed
+    ):
         FAILURES.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^\w.-]+", "_", request.node.name)
         page.screenshot(path=str(FAILURES / f"{name}.png"), full_page=True)
@@ -129,11 +174,16 @@ def visit(browser, request):
 def _open(visit, book, path, wait_for_widgets=True):
     visit.page.goto(book + path)
     visit.page.wait_for_load_state("networkidle")
-    visit.page.wait_for_function("() => !window.MathJax || !MathJax.startup || MathJax.startup.promise")
-    visit.page.evaluate("() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null")
+    visit.page.wait_for_function(
+        "() => !window.MathJax || !MathJax.startup || MathJax.startup.promise"
+    )
+    visit.page.evaluate(
+        "() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null"
+    )
     if wait_for_widgets:
         visit.page.wait_for_function(
-            """() => Array.from(document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]'))
+            """() => Array.from(document.querySelectorAll(
+                         'script[type="application/vnd.jupyter.widget-view+json"]'))
                      .every(s => s.parentElement.querySelector('.jupyter-widgets'))""",
             timeout=15000,
         )
@@ -147,13 +197,16 @@ def test_every_page_works_offline(visit, book, name):
     assert visit.errors == []
     # every image loaded
     broken = page.evaluate(
-        "() => Array.from(document.images).filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
+        "() => Array.from(document.images)"
+        ".filter(i => !i.complete || i.naturalWidth === 0).map(i => i.src)"
     )
     assert broken == []
     # every figure has a caption, alt text or a title
     unlabelled = page.evaluate(
-        """() => Array.from(document.querySelectorAll('main img')).filter(i =>
-               !i.alt && !i.title && !i.closest('figure')?.querySelector('figcaption')).map(i => i.src.slice(0, 80))"""
+        """() => Array.from(document.querySelectorAll('main img'))
+               .filter(i => !i.alt && !i.title
+                            && !i.closest('figure')?.querySelector('figcaption'))
+               .map(i => i.src.slice(0, 80))"""
     )
     assert unlabelled == []
     # the math is typeset: MathJax output present, no raw TeX left in the text
@@ -161,10 +214,20 @@ def test_every_page_works_offline(visit, book, name):
     assert "\\(" not in text
     assert "$$" not in text
     if page.locator("main .math").count():
-        assert page.locator("main mjx-container").count() >= page.locator("main .math").count()
+        assert (
+            page.locator("main mjx-container").count()
+            >= page.locator("main .math").count()
+        )
     # every widget rendered
-    views = page.locator('script[type="application/vnd.jupyter.widget-view+json"]').count()
-    assert page.locator(".jupyter-widgets.widget-vbox, .jupyter-widgets .widget-vbox").count() >= views
+    views = page.locator(
+        'script[type="application/vnd.jupyter.widget-view+json"]'
+    ).count()
+    assert (
+        page.locator(
+            ".jupyter-widgets.widget-vbox, .jupyter-widgets .widget-vbox"
+        ).count()
+        >= views
+    )
     # previous / next links lead to pages that exist
     for selector in ["a.prev-page", "a.next-page"]:
         for href in page.eval_on_selector_all(selector, "els => els.map(e => e.href)"):
@@ -175,7 +238,9 @@ def test_every_page_works_offline(visit, book, name):
 @pytest.mark.parametrize("name", CHAPTERS)
 def test_colab_link_opens_this_chapter(visit, book, name):
     _open(visit, book, f"{name}.html", wait_for_widgets=False)
-    links = visit.page.eval_on_selector_all('a[href*="colab.research.google.com"]', "els => els.map(e => e.href)")
+    links = visit.page.eval_on_selector_all(
+        'a[href*="colab.research.google.com"]', "els => els.map(e => e.href)"
+    )
     assert links, "no Colab launch button"
     assert all(link.endswith(f"/{name}.ipynb") for link in links), links
 
@@ -183,24 +248,34 @@ def test_colab_link_opens_this_chapter(visit, book, name):
 def test_search_finds_a_word_from_a_chapter(visit, book):
     _open(visit, book, "search.html?q=softmax", wait_for_widgets=False)
     visit.page.wait_for_selector("ul.search li", timeout=15000)
-    hits = visit.page.eval_on_selector_all("ul.search li a", "els => els.map(e => e.getAttribute('href'))")
+    hits = visit.page.eval_on_selector_all(
+        "ul.search li a", "els => els.map(e => e.getAttribute('href'))"
+    )
     assert any("04_normalize" in h for h in hits), hits
 
 
-# The picture shown right now by the i-th explorer with a slider on the page (its visible <img>).
+# The picture shown right now by the i-th explorer with a slider on the page
+# (its visible <img>).
 VISIBLE_PICTURE = """(i) => {
     const outputs = Array.from(document.querySelectorAll('.cell_output'))
         .filter(o => o.querySelector('.widget-slider'));
-    const img = Array.from(outputs[i].querySelectorAll('img')).find(im => im.offsetParent !== null);
+    const img = Array.from(outputs[i].querySelectorAll('img'))
+        .find(im => im.offsetParent !== null);
     return img ? img.src : null;
 }"""
 
 
 @pytest.mark.parametrize(
     ("name", "label", "explorer"),
-    [("chapters/03_score", "d_k", 1), ("chapters/05_blend", "v3 x", 0), ("chapters/05_blend", "query angle", 0)],
+    [
+        ("chapters/03_score", "d_k", 1),
+        ("chapters/05_blend", "v3 x", 0),
+        ("chapters/05_blend", "query angle", 0),
+    ],
 )
-def test_sliders_change_the_picture_without_a_kernel(visit, book, name, label, explorer):
+def test_sliders_change_the_picture_without_a_kernel(
+    visit, book, name, label, explorer
+):
     _open(visit, book, f"{name}.html")
     page = visit.page
     before = page.evaluate(VISIBLE_PICTURE, explorer)
@@ -209,12 +284,16 @@ def test_sliders_change_the_picture_without_a_kernel(visit, book, name, label, e
     handle.scroll_into_view_if_needed()
     handle.focus()
     page.keyboard.press("ArrowRight")
-    page.wait_for_function(f"([i, src]) => ({VISIBLE_PICTURE})(i) !== src", arg=[explorer, before])
+    page.wait_for_function(
+        f"([i, src]) => ({VISIBLE_PICTURE})(i) !== src", arg=[explorer, before]
+    )
     after = page.evaluate(VISIBLE_PICTURE, explorer)
     assert after
     assert after != before
     page.keyboard.press("ArrowLeft")
-    page.wait_for_function(f"([i, src]) => ({VISIBLE_PICTURE})(i) === src", arg=[explorer, before])
+    page.wait_for_function(
+        f"([i, src]) => ({VISIBLE_PICTURE})(i) === src", arg=[explorer, before]
+    )
     assert visit.errors == []
     assert visit.external == []
 
@@ -222,16 +301,27 @@ def test_sliders_change_the_picture_without_a_kernel(visit, book, name, label, e
 def test_the_typing_explorer_is_not_a_dead_control_in_the_html(visit, book):
     _open(visit, book, "chapters/06_attention_matrix.html")
     page = visit.page
-    assert page.locator("main input[type=text]").count() == 0  # no text box that cannot do anything
+    # no text box that cannot do anything
+    assert page.locator("main input[type=text]").count() == 0
     assert "launch button" in page.inner_text("main")
-    assert page.locator(".widget-dropdown").count() >= 1  # the precomputed explorer: choose the query token
+    # the precomputed explorer: choose the query token
+    assert page.locator(".widget-dropdown").count() >= 1
 
 
 @pytest.mark.parametrize("name", PAGES)
 def test_phone_width_has_no_horizontal_scroll(browser, book, name):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2)
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2
+    )
     page = context.new_page()
-    page.route("**/*", lambda r: r.continue_() if urlparse(r.request.url).hostname == "127.0.0.1" else r.abort())
+    page.route(
+        "**/*",
+        lambda r: (
+            r.continue_()
+            if urlparse(r.request.url).hostname == "127.0.0.1"
+            else r.abort()
+        ),
+    )
     page.goto(book + f"{name}.html")
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(300)
@@ -244,7 +334,9 @@ def test_phone_width_has_no_horizontal_scroll(browser, book, name):
         assert too_wide == 0  # figures scale down to the screen
     except AssertionError:
         FAILURES.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(FAILURES / f"phone_{name.replace('/', '_')}.png"), full_page=True)
+        page.screenshot(
+            path=str(FAILURES / f"phone_{name.replace('/', '_')}.png"), full_page=True
+        )
         raise
     finally:
         context.close()

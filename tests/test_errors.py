@@ -37,7 +37,9 @@ def test_blend_checks_weights_against_v(backend):
 
 def test_fewer_than_two_dimensions(backend):
     q, k = arrays(backend, (4,), (3, 4))
-    with pytest.raises(ValueError, match=re.escape("q must have at least 2 dimensions")):
+    with pytest.raises(
+        ValueError, match=re.escape("q must have at least 2 dimensions")
+    ):
         backend.mod.attention(q, k, k)
     with pytest.raises(ValueError, match=re.escape("got shape (4,)")):
         backend.mod.score(q, k)
@@ -53,7 +55,10 @@ def test_mask_that_does_not_broadcast(backend):
     q, k, v = arrays(backend, (3, 4), (5, 4), (5, 2))
     mask = backend.mask(np.ones((3, 4)))
     with pytest.raises(
-        ValueError, match=re.escape("mask of shape (3, 4) does not broadcast to the scores' shape (3, 5)")
+        ValueError,
+        match=re.escape(
+            "mask of shape (3, 4) does not broadcast to the scores' shape (3, 5)"
+        ),
     ):
         backend.mod.attention(q, k, v, mask=mask)
     with pytest.raises(ValueError, match="does not broadcast"):
@@ -63,15 +68,22 @@ def test_mask_that_does_not_broadcast(backend):
 def test_mask_may_not_enlarge_the_scores(backend):
     q, k, v = arrays(backend, (3, 4), (5, 4), (5, 2))
     mask = backend.mask(np.ones((2, 3, 5)))
-    with pytest.raises(ValueError, match=re.escape("(2, 3, 5) does not broadcast to the scores' shape (3, 5)")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("(2, 3, 5) does not broadcast to the scores' shape (3, 5)"),
+    ):
         backend.mod.attention(q, k, v, mask=mask)
 
 
 def test_a_mask_with_an_extra_leading_dimension_on_2d_scores(backend):
-    """(1, n, m) broadcasts against (n, m) only by adding a dimension: the weights would grow to (1, n, m)."""
+    """(1, n, m) broadcasts against (n, m) only by adding a dimension:
+    the weights would grow to (1, n, m).
+    """
     q, k, v = arrays(backend, (3, 4), (5, 4), (5, 2))
     mask = backend.mask(np.ones((1, 3, 5)))
-    message = re.escape("mask of shape (1, 3, 5) does not broadcast to the scores' shape (3, 5)")
+    message = re.escape(
+        "mask of shape (1, 3, 5) does not broadcast to the scores' shape (3, 5)"
+    )
     with pytest.raises(ValueError, match=message):
         backend.mod.attention(q, k, v, mask=mask)
     with pytest.raises(ValueError, match=message):
@@ -87,7 +99,10 @@ def test_mask_must_be_boolean(backend):
 
 def test_batch_dimensions_that_do_not_broadcast(backend):
     q, k, v = arrays(backend, (2, 3, 4), (3, 5, 4), (3, 5, 2))
-    with pytest.raises(ValueError, match=re.escape("batch dimensions do not broadcast: q (2, 3, 4), k (3, 5, 4)")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape("batch dimensions do not broadcast: q (2, 3, 4), k (3, 5, 4)"),
+    ):
         backend.mod.attention(q, k, v)
 
 
@@ -103,7 +118,9 @@ def test_non_finite_inputs(backend, bad, which):
     q, k, v = (np.random.default_rng(0).standard_normal((3, 4)) for _ in range(3))
     {"q": q, "k": k, "v": v}[which][1, 2] = bad
     with pytest.raises(ValueError, match=f"{which} contains NaN or inf"):
-        backend.mod.attention(backend.asarray(q), backend.asarray(k), backend.asarray(v))
+        backend.mod.attention(
+            backend.asarray(q), backend.asarray(k), backend.asarray(v)
+        )
 
 
 def test_non_finite_scores_given_to_normalize(backend):
@@ -137,8 +154,10 @@ def test_non_numeric_scale(backend, scale):
 
 @pytest.mark.parametrize("signs", [[1, 1, 1], [1, -1, 1]], ids=["inf", "inf-minus-inf"])
 def test_scores_that_overflow(backend, signs):
-    q = backend.asarray(np.full((2, 3), 1e20) * signs, "float32")  # q·k = ±3e40 overflows float32
-    k = backend.asarray(np.full((2, 3), 1e20), "float32")  # with mixed signs the sum is inf - inf = NaN
+    # q·k = ±3e40 overflows float32
+    q = backend.asarray(np.full((2, 3), 1e20) * signs, "float32")
+    # with mixed signs the sum is inf - inf = NaN
+    k = backend.asarray(np.full((2, 3), 1e20), "float32")
     with pytest.raises(ValueError, match="overflowed to infinity in (torch.)?float32"):
         backend.mod.attention(q, k, k)
     with pytest.raises(ValueError, match="overflowed to infinity"):
@@ -152,16 +171,22 @@ def test_scores_that_overflow(backend, signs):
 
 
 def test_scores_that_nearly_overflow_are_accepted(backend):
-    """The overflow check is exact: large inputs whose scores still fit the dtype pass (and give the right answer)."""
-    q = backend.asarray([[1e19, 0.0]], "float32")  # max|q| · max|k| = 1e39 exceeds float32's 3.4e38 ...
-    k = backend.asarray([[10.0, 0.0], [0.0, 1e20]], "float32")  # ... but the scores are 1e20 and 0
+    """The overflow check is exact: large inputs whose scores still fit the dtype pass
+    (and give the right answer).
+    """
+    # max|q| · max|k| = 1e39 exceeds float32's 3.4e38 ...
+    q = backend.asarray([[1e19, 0.0]], "float32")
+    # ... but the scores are 1e20 and 0
+    k = backend.asarray([[10.0, 0.0], [0.0, 1e20]], "float32")
     scores = backend.to_numpy(backend.mod.score(q, k, scale=1.0))
     np.testing.assert_allclose(scores, [[1e20, 0.0]], rtol=1e-6)
 
 
 @pytest.mark.parametrize("bad", [[["a", "b"]], np.array([[object(), object()]])])
 def test_numpy_rejects_non_numeric_data(bad):
-    with pytest.raises(TypeError, match="q must hold real numbers, got an array of dtype"):
+    with pytest.raises(
+        TypeError, match="q must hold real numbers, got an array of dtype"
+    ):
         numpy_backend.attention(bad, np.ones((2, 2)), np.ones((2, 2)))
 
 
@@ -190,8 +215,15 @@ def test_torch_rejects_non_tensors():
 
     with pytest.raises(TypeError, match="q must be a torch.Tensor, got list"):
         torch_backend.attention([[1.0]], torch.ones(1, 1), torch.ones(1, 1))
-    with pytest.raises(TypeError, match="mask must be a boolean torch.Tensor, got ndarray"):
-        torch_backend.attention(torch.ones(2, 1), torch.ones(2, 1), torch.ones(2, 1), mask=np.ones((2, 2), bool))
+    with pytest.raises(
+        TypeError, match="mask must be a boolean torch.Tensor, got ndarray"
+    ):
+        torch_backend.attention(
+            torch.ones(2, 1),
+            torch.ones(2, 1),
+            torch.ones(2, 1),
+            mask=np.ones((2, 2), bool),
+        )
 
 
 def test_self_attention_checks_projection_shapes(backend):
@@ -202,24 +234,40 @@ def test_self_attention_checks_projection_shapes(backend):
 
 @pytest.mark.parametrize("which", ["w_q", "w_k", "w_v", "w_o"])
 def test_multi_head_projections_must_be_square(backend, which):
-    shapes = {"x": (2, 5, 4), "w_q": (4, 4), "w_k": (4, 4), "w_v": (4, 4), "w_o": (4, 4)}
+    shapes = {
+        "x": (2, 5, 4),
+        "w_q": (4, 4),
+        "w_k": (4, 4),
+        "w_v": (4, 4),
+        "w_o": (4, 4),
+    }
     shapes[which] = (4, 6)
     x, *ws = arrays(backend, *shapes.values())
-    message = re.escape(f"{which} must have shape (d_model, d_model) = (4, 4) with d_model = x.shape[-1], ")
-    with pytest.raises(ValueError, match=message + re.escape(f"got x (2, 5, 4) and {which} (4, 6)")):
+    message = re.escape(
+        f"{which} must have shape (d_model, d_model) = (4, 4) "
+        "with d_model = x.shape[-1], "
+    )
+    with pytest.raises(
+        ValueError, match=message + re.escape(f"got x (2, 5, 4) and {which} (4, 6)")
+    ):
         backend.mod.multi_head_self_attention(x, *ws, num_heads=2)
 
 
 def test_heads_must_divide_d_model(backend):
     x, *ws = arrays(backend, (5, 6), (6, 6), (6, 6), (6, 6), (6, 6))
-    with pytest.raises(ValueError, match="d_model = 6 is not divisible by num_heads = 4"):
+    with pytest.raises(
+        ValueError, match="d_model = 6 is not divisible by num_heads = 4"
+    ):
         backend.mod.multi_head_self_attention(x, *ws, num_heads=4)
 
 
 @pytest.mark.parametrize("bad", [0, -2, 1.5, True, None])
 def test_num_heads_must_be_a_positive_integer(backend, bad):
     x, *ws = arrays(backend, (5, 6), (6, 6), (6, 6), (6, 6), (6, 6))
-    with pytest.raises(ValueError, match=re.escape(f"num_heads must be a positive integer, got {bad!r}")):
+    with pytest.raises(
+        ValueError,
+        match=re.escape(f"num_heads must be a positive integer, got {bad!r}"),
+    ):
         backend.mod.multi_head_self_attention(x, *ws, num_heads=bad)
 
 
@@ -229,19 +277,31 @@ def test_multi_head_checks_its_input_and_its_mask(backend):
     bad[2, 3] = np.nan
     with pytest.raises(ValueError, match="x contains NaN or inf"):
         backend.mod.multi_head_self_attention(backend.asarray(bad), *ws, num_heads=2)
-    with pytest.raises(ValueError, match=re.escape("mask of shape (4, 5) does not broadcast")):
-        backend.mod.multi_head_self_attention(x, *ws, num_heads=2, mask=backend.mask(np.ones((4, 5))))
+    with pytest.raises(
+        ValueError, match=re.escape("mask of shape (4, 5) does not broadcast")
+    ):
+        backend.mod.multi_head_self_attention(
+            x, *ws, num_heads=2, mask=backend.mask(np.ones((4, 5)))
+        )
     with pytest.raises(ValueError, match="either mask or causal=True"):
-        backend.mod.multi_head_self_attention(x, *ws, num_heads=2, mask=backend.mask(np.ones((5, 5))), causal=True)
+        backend.mod.multi_head_self_attention(
+            x, *ws, num_heads=2, mask=backend.mask(np.ones((5, 5))), causal=True
+        )
 
 
 @pytest.mark.parametrize("d_model", [1, 5])
 def test_sinusoidal_positions_need_an_even_d_model(backend, d_model):
-    with pytest.raises(ValueError, match=f"d_model must be even \\(the features come in pairs\\), got {d_model}"):
+    with pytest.raises(
+        ValueError,
+        match=f"d_model must be even \\(the features come in pairs\\), got {d_model}",
+    ):
         backend.mod.sinusoidal_positions(4, d_model)
 
 
-@pytest.mark.parametrize(("n", "d_model", "message"), [(-1, 4, "n must be a non-negative integer"), (3, 0, "d_model")])
+@pytest.mark.parametrize(
+    ("n", "d_model", "message"),
+    [(-1, 4, "n must be a non-negative integer"), (3, 0, "d_model")],
+)
 def test_sinusoidal_positions_need_counts(backend, n, d_model, message):
     with pytest.raises(ValueError, match=message):
         backend.mod.sinusoidal_positions(n, d_model)
@@ -249,10 +309,14 @@ def test_sinusoidal_positions_need_counts(backend, n, d_model, message):
 
 def test_rotary_needs_pairs_of_features(backend):
     (x,) = arrays(backend, (2, 4, 5))
-    with pytest.raises(ValueError, match=re.escape("the last dimension of x (2, 4, 5) must be even")):
+    with pytest.raises(
+        ValueError, match=re.escape("the last dimension of x (2, 4, 5) must be even")
+    ):
         backend.mod.rotary(x)
     (x,) = arrays(backend, (4,))
-    with pytest.raises(ValueError, match=re.escape("x must have at least 2 dimensions")):
+    with pytest.raises(
+        ValueError, match=re.escape("x must have at least 2 dimensions")
+    ):
         backend.mod.rotary(x)
 
 

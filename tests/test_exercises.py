@@ -22,6 +22,17 @@ RIGHT = {
     "cost-memory": 512,
     "online-rescale": math.exp(-1),  # exp(2 - 3)
     "model-heads": 72,  # 6 layers x 12 heads
+    "score-wide": "street",
+    "softmax-two-tokens": 0.96,  # e^3.17 / (e^3.17 + 1), to two digits
+    "blend-pronoun": 0.030,  # the weight "it" gives itself, times 1
+    "matrix-no-residual": 1 / 11,  # a uniform row: no key offers anything
+    "heads-size": 32,  # 384 / 12
+    "heads-weights-shape": (12, 16, 16),
+    "positions-first": math.sin(1),
+    "positions-rotary": 0.8,  # the same distance, the same score
+    "summary-shapes": (6, 5),
+    "summary-row": math.exp(2) / (math.exp(2) + 2),
+    "learning-both": 0.55,
 }
 WRONG = {
     "intuition-hungry": "street",
@@ -36,10 +47,22 @@ WRONG = {
     "cost-memory": 64,
     "online-rescale": math.e,  # the wrong direction
     "model-heads": 12,  # one layer only
+    "score-wide": "animal",
+    "softmax-two-tokens": 0.705,  # the weight with all eleven tokens
+    "blend-pronoun": 1.0,  # its own pronoun feature, not the weighted one
+    "matrix-no-residual": 0.70,  # the weight with the residual connection
+    "heads-size": 384,  # every head sees the full width: no
+    "heads-weights-shape": (16, 16),  # one matrix only
+    "positions-first": math.cos(1),  # that is PE[1, 1]
+    "positions-rotary": 0.0,
+    "summary-shapes": (6, 4),  # d_k instead of d_v
+    "summary-row": 1 / 3,  # as if all scores were equal
+    "learning-both": 0.95,  # as if "old" were said of animals only
 }
 
 
-# The answer to "model-heads" is read from the pretrained model's configuration: an optional extra.
+# The answer to "model-heads" is read from the pretrained model's
+# configuration: an optional extra.
 requires_pretrained = pytest.mark.skipif(
     importlib.util.find_spec("transformers") is None,
     reason="the pretrained model needs transformers (pip install -e .[pretrained])",
@@ -47,17 +70,25 @@ requires_pretrained = pytest.mark.skipif(
 
 
 def exercise_names(answers):
-    return [pytest.param(name, marks=requires_pretrained) if name == "model-heads" else name for name in answers]
+    return [
+        pytest.param(name, marks=requires_pretrained) if name == "model-heads" else name
+        for name in answers
+    ]
 
 
 def loop_attention(q, k, v):
     out = []
     for qi in q:
-        scores = [sum(a * b for a, b in zip(qi, kj, strict=True)) / math.sqrt(len(qi)) for kj in k]
+        scores = [
+            sum(a * b for a, b in zip(qi, kj, strict=True)) / math.sqrt(len(qi))
+            for kj in k
+        ]
         top = max(scores)
         e = [math.exp(s - top) for s in scores]
         w = [x / sum(e) for x in e]
-        out.append([sum(w[j] * v[j][c] for j in range(len(v))) for c in range(len(v[0]))])
+        out.append(
+            [sum(w[j] * v[j][c] for j in range(len(v))) for c in range(len(v[0]))]
+        )
     return out
 
 

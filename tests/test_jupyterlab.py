@@ -1,28 +1,34 @@
-"""Every chapter as a learner meets it in JupyterLab: opened in a real ``jupyter lab``, run top to bottom.
+"""Every chapter as a learner meets it in JupyterLab:
+opened in a real ``jupyter lab``, run top to bottom.
 
-Marked ``jupyterlab``. One JupyterLab server (127.0.0.1, a free port, no token, fresh settings, workspaces,
-runtime and IPython directories, autosave off, announcements and update checks off) and one headless Chromium
-(Debian's, the same launch flags as the browser suite) serve all the chapters. For each chapter the test opens
-``/lab/tree/chapters/<name>.ipynb``, waits for its kernel, clears the stored outputs, runs all cells from Lab's
-Run menu and waits until every code cell has run and the kernel is idle. Then it checks what the learner sees:
+Marked ``jupyterlab``. One JupyterLab server (127.0.0.1, a free port, no token, fresh
+settings, workspaces, runtime and IPython directories, autosave off, announcements and
+update checks off) and one headless Chromium (Debian's, the same launch flags as the
+browser suite) serve all the chapters. For each chapter the test opens
+``/lab/tree/chapters/<name>.ipynb``, waits for its kernel, clears the stored outputs,
+runs all cells from Lab's Run menu and waits until every code cell has run and the
+kernel is idle. Then it checks what the learner sees:
 
-1. no error: no error output in a cell (nor a traceback on stderr), every code cell ran, no traceback in Lab's
-   log console (where a widget callback's exception goes) or in the server's log; stderr that is not a
-   traceback is recorded in the times file, not failed;
+1. no error: no error output in a cell (nor a traceback on stderr), every code cell
+   ran, no traceback in Lab's log console (where a widget callback's exception goes)
+   or in the server's log; stderr that is not a traceback is recorded in the times
+   file, not failed;
 2. no raw MyST (roles, directives, glue, ``:class:``) in any rendered markdown cell;
-3. solutions folded: every ``<details>`` closed, no "Solution..." paragraph outside one, and every code cell
-   with ``metadata.jupyter.source_hidden`` (or the book's ``hide-cell``/``hide-input`` tag) shows Lab's
-   collapsed-input placeholder instead of its source;
-4. every explorer (a cell whose source has ``Explorer(``) rendered as controls, no output shown as
-   ``VBox(...)`` text;
-5. in every explorer with a slider, one arrow key on its first slider changes the picture's pixels (for a
-   live explorer: a redraw by the kernel).
+3. solutions folded: every ``<details>`` closed, no "Solution..." paragraph outside
+   one, and every code cell with ``metadata.jupyter.source_hidden`` (or the book's
+   ``hide-cell``/``hide-input`` tag) shows Lab's collapsed-input placeholder
+   instead of its source;
+4. every explorer (a cell whose source has ``Explorer(``) rendered as controls, no
+   output shown as ``VBox(...)`` text;
+5. in every explorer with a slider, one arrow key on its first slider changes the
+   picture's pixels (for a live explorer: a redraw by the kernel).
 
-Every problem is listed with its cell number (0-based, as in the ``.ipynb``). Screenshots of offending cells
-go to ``_build/lab-failures/``. The wall time of "run all" per chapter is written to
-``_build/lab-run-all-times.md`` (and ``.json``) before anything is asserted, and printed at the end.
-Every request the page makes outside 127.0.0.1 is blocked and counted; the notebooks on disk are checked
-unchanged (autosave is off; nothing is saved). The server is stopped by its process id, and the test fails
+Every problem is listed with its cell number (0-based, as in the ``.ipynb``).
+Screenshots of offending cells go to ``_build/lab-failures/``. The wall time of "run
+all" per chapter is written to ``_build/lab-run-all-times.md`` (and ``.json``) before
+anything is asserted, and printed at the end. Every request the page makes outside
+127.0.0.1 is blocked and counted; the notebooks on disk are checked unchanged (autosave
+is off; nothing is saved). The server is stopped by its process id, and the test fails
 if one of its kernels outlives it.
 """
 
@@ -60,24 +66,40 @@ ROOT = Path(__file__).resolve().parent.parent
 CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 FAILURES = ROOT / "_build" / "lab-failures"
 TIMES = ROOT / "_build" / "lab-run-all-times"  # .md and .json
-RUN_ALL_TIMEOUT_S = 180  # chapter 10 loads a model (before the live explorers it took 75 s in Lab, 2 cores)
+# chapter 10 loads a model (before the live explorers it took 75 s in Lab, 2 cores)
+RUN_ALL_TIMEOUT_S = 180
 KERNEL_TIMEOUT_S = 120
 REDRAW_TIMEOUT_S = 30
 
-# The fresh user settings: nothing saved behind the test's back, nothing fetched, every cell in the DOM.
+# The fresh user settings: nothing saved behind the test's back, nothing fetched,
+# every cell in the DOM.
 LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
-    "@jupyterlab/apputils-extension/notification": {"checkForUpdates": False, "fetchNews": "false"},
+    "@jupyterlab/apputils-extension/notification": {
+        "checkForUpdates": False,
+        "fetchNews": "false",
+    },
     "@jupyterlab/extensionmanager-extension/plugin": {"enabled": False},
-    # Lab 4.6 defaults to "contentVisibility"; "none" keeps every cell rendered and in document order
-    # recordTiming: per-cell times in the cells' metadata (in memory only), to name the slowest cells
-    "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none", "recordTiming": True},
+    "@jupyterlab/notebook-extension/tracker": {
+        # Lab 4.6 defaults to "contentVisibility"; "none" keeps every cell rendered
+        # and in document order
+        "windowingMode": "none",
+        # recordTiming: per-cell times in the cells' metadata (in memory only),
+        # to name the slowest cells
+        "recordTiming": True,
+    },
 }
 
 # MyST that CommonMark leaves as text: (pattern in the rendered text, what it is).
 RAW_MYST = [
     (re.compile(r"\{glue(:\w+)?\}"), "a glue role"),
-    (re.compile(r"\{(note|admonition|warning|tip|important|dropdown|figure|code-cell|math)\}"), "a directive"),
+    (
+        re.compile(
+            r"\{(note|admonition|warning|tip|important|dropdown|figure|"
+            r"code-cell|math)\}"
+        ),
+        "a directive",
+    ),
     (re.compile(r":class:"), "a directive option (:class:)"),
     (re.compile(r"```\{"), "a directive fence (```{)"),
     (re.compile(r":::\s*\{"), "a colon-fenced directive (:::{)"),
@@ -86,15 +108,19 @@ RAW_MYST = [
 ]
 # A role whose backticks CommonMark turned into <code>: {name}<code>...</code>
 RAW_ROLE_HTML = re.compile(r"\{([A-Za-z][\w:.+-]*)\}\s*<code")
-WIDGET_REPR = re.compile(r"^\s*(VBox|HBox|Box|GridBox|Stack|Tab|Accordion|Image|IntSlider|FloatSlider)\(")
+WIDGET_REPR = re.compile(
+    r"^\s*(VBox|HBox|Box|GridBox|Stack|Tab|Accordion|Image|IntSlider|FloatSlider)\("
+)
 HIDE_TAGS = {"hide-cell", "hide-input"}
 
-# True once the notebook is loaded and its kernel idle; keeps the notebook's panel as window.labTestPanel
-# (the checks below read it even when another panel, the log console, has the focus).
+# True once the notebook is loaded and its kernel idle; keeps the notebook's panel as
+# window.labTestPanel (the checks below read it even when another panel, the log
+# console, has the focus).
 OPEN_NOTEBOOK_READY = """() => {
     const w = window.jupyterapp && jupyterapp.shell.currentWidget;
-    const ready = !!(w && w.context && w.context.isReady && w.content && w.sessionContext
-                     && w.sessionContext.session && w.sessionContext.session.kernel
+    const ready = !!(w && w.context && w.context.isReady && w.content
+                     && w.sessionContext && w.sessionContext.session
+                     && w.sessionContext.session.kernel
                      && w.sessionContext.session.kernel.status === 'idle');
     if (ready) window.labTestPanel = w;
     return ready;
@@ -103,14 +129,17 @@ OPEN_NOTEBOOK_READY = """() => {
 CLEAR_OUTPUTS = """async () => {
     await jupyterapp.commands.execute('notebook:clear-all-cell-outputs');
     const cells = labTestPanel.content.widgets.filter(c => c.model.type === 'code');
-    return cells.every(c => c.model.executionCount === null && c.model.outputs.length === 0);
+    return cells.every(c => c.model.executionCount === null
+                            && c.model.outputs.length === 0);
 }"""
 
-# After "run all": true once every code cell has left the queue and the kernel is no longer busy.
-# (A cell after an error is aborted by the kernel: it ends idle with no execution count.)
+# After "run all": true once every code cell has left the queue and the kernel is
+# no longer busy. (A cell after an error is aborted by the kernel: it ends idle
+# with no execution count.)
 RUN_ALL_STARTED = """() => {
     const cells = labTestPanel.content.widgets.filter(c => c.model.type === 'code');
-    return cells.some(c => c.model.executionState === 'running') || cells.every(c => c.model.executionCount !== null);
+    return cells.some(c => c.model.executionState === 'running')
+        || cells.every(c => c.model.executionCount !== null);
 }"""
 RUN_ALL_DONE = """() => {
     const w = labTestPanel;
@@ -121,36 +150,45 @@ RUN_ALL_DONE = """() => {
 }"""
 
 STILL_RUNNING = """() => labTestPanel.content.widgets
-    .map((c, i) => (c.model.type === 'code' && c.model.executionState === 'running' ? i : -1)).filter(i => i >= 0)"""
+    .map((c, i) => (c.model.type === 'code'
+                    && c.model.executionState === 'running' ? i : -1))
+    .filter(i => i >= 0)"""
 
 # Wait until every output that holds a widget view shows the rendered widget.
 WIDGETS_RENDERED = """() => labTestPanel.content.widgets.every(c => {
     if (c.model.type !== 'code') return true;
-    const views = c.model.outputs.toJSON().filter(o => o.data && o.data['application/vnd.jupyter.widget-view+json']);
-    return views.length === 0 || c.node.querySelectorAll('.jp-OutputArea .jupyter-widgets').length > 0;
+    const views = c.model.outputs.toJSON()
+        .filter(o => o.data && o.data['application/vnd.jupyter.widget-view+json']);
+    return views.length === 0
+        || c.node.querySelectorAll('.jp-OutputArea .jupyter-widgets').length > 0;
 })"""
 
 # Everything the checks need, cell by cell (indices are the notebook's).
 SNAPSHOT = """() => labTestPanel.content.widgets.map((cell) => {
     const node = cell.node;
     const r = {type: cell.model.type};
-    const visible = (e) => !!e && e.offsetParent !== null && getComputedStyle(e).display !== 'none';
+    const visible = (e) => !!e && e.offsetParent !== null
+        && getComputedStyle(e).display !== 'none';
     if (r.type === 'markdown') {
         const md = node.querySelector('.jp-MarkdownOutput');
         r.rendered = !!md && cell.rendered;
         if (md) {
             const clone = md.cloneNode(true);
-            clone.querySelectorAll('mjx-container, .MathJax, script, style').forEach(e => e.remove());
+            clone.querySelectorAll('mjx-container, .MathJax, script, style')
+                .forEach(e => e.remove());
             r.text = clone.textContent;
             r.html = clone.innerHTML;
             r.fences = Array.from(md.querySelectorAll('pre > code'))
                 .map(c => (c.getAttribute('class') || '').replace(/^language-/, ''))
                 .filter(lang => lang.startsWith('{'));
             r.details = md.querySelectorAll('details').length;
-            r.open_details = Array.from(md.querySelectorAll('details')).filter(d => d.open)
+            r.open_details = Array.from(md.querySelectorAll('details'))
+                .filter(d => d.open)
                 .map(d => (d.querySelector('summary')?.textContent || '').trim());
-            r.loose_solutions = Array.from(md.querySelectorAll('p, h1, h2, h3, h4, h5, h6, li, td'))
-                .filter(e => !e.closest('details') && /^\\s*solutions?\\b/i.test(e.textContent))
+            r.loose_solutions = Array.from(
+                md.querySelectorAll('p, h1, h2, h3, h4, h5, h6, li, td'))
+                .filter(e => !e.closest('details')
+                        && /^\\s*solutions?\\b/i.test(e.textContent))
                 .map(e => e.textContent.trim().slice(0, 80));
         }
     } else if (r.type === 'code') {
@@ -164,8 +202,10 @@ SNAPSHOT = """() => labTestPanel.content.widgets.map((cell) => {
             mimes: Object.keys(o.data || {}),
         }));
         r.input_hidden = cell.inputHidden;
-        r.placeholder = visible(node.querySelector('.jp-Cell-inputWrapper .jp-InputPlaceholder'));
-        r.editor_shown = visible(node.querySelector('.jp-Cell-inputWrapper .jp-InputArea'));
+        r.placeholder = visible(
+            node.querySelector('.jp-Cell-inputWrapper .jp-InputPlaceholder'));
+        r.editor_shown = visible(
+            node.querySelector('.jp-Cell-inputWrapper .jp-InputArea'));
         r.widgets = node.querySelectorAll('.jp-OutputArea .jupyter-widgets').length;
         r.sliders = node.querySelectorAll('.jp-OutputArea .noUi-handle').length;
         r.output_texts = Array.from(node.querySelectorAll('.jp-OutputArea-output'))
@@ -174,11 +214,13 @@ SNAPSHOT = """() => labTestPanel.content.widgets.map((cell) => {
     return r;
 })"""
 
-# The picture an explorer shows right now: its first visible <img>, as a fingerprint of the bytes
-# (a precomputed explorer switches between data: URLs; a live one gets a new blob: URL for every redraw).
+# The picture an explorer shows right now: its first visible <img>, as a fingerprint of
+# the bytes (a precomputed explorer switches between data: URLs; a live one gets a new
+# blob: URL for every redraw).
 PICTURE = """async (i) => {
     const cell = labTestPanel.content.widgets[i];
-    const img = Array.from(cell.node.querySelectorAll('.jp-OutputArea img')).find(im => im.offsetParent !== null);
+    const img = Array.from(cell.node.querySelectorAll('.jp-OutputArea img'))
+        .find(im => im.offsetParent !== null);
     if (!img || !img.src) return null;
     const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
     let h = 2166136261;
@@ -187,30 +229,42 @@ PICTURE = """async (i) => {
 }"""
 PICTURE_SRC = """(i) => {
     const cell = labTestPanel.content.widgets[i];
-    const img = Array.from(cell.node.querySelectorAll('.jp-OutputArea img')).find(im => im.offsetParent !== null);
+    const img = Array.from(cell.node.querySelectorAll('.jp-OutputArea img'))
+        .find(im => im.offsetParent !== null);
     return img ? img.src : null;
 }"""
 MARK_SLIDER = """(i) => {
-    document.querySelectorAll('[data-lab-test]').forEach(e => e.removeAttribute('data-lab-test'));
+    document.querySelectorAll('[data-lab-test]')
+        .forEach(e => e.removeAttribute('data-lab-test'));
     const cell = labTestPanel.content.widgets[i];
     const handle = cell.node.querySelector('.jp-OutputArea .noUi-handle');
     if (!handle) return null;
     handle.setAttribute('data-lab-test', 'slider');
-    const label = handle.closest('.widget-slider')?.querySelector('.widget-label')?.textContent || '';
-    const now = Number(handle.getAttribute('aria-valuenow')), max = Number(handle.getAttribute('aria-valuemax'));
+    const label = handle.closest('.widget-slider')
+        ?.querySelector('.widget-label')?.textContent || '';
+    const now = Number(handle.getAttribute('aria-valuenow'));
+    const max = Number(handle.getAttribute('aria-valuemax'));
     return {label: label, key: now < max ? 'ArrowRight' : 'ArrowLeft'};
 }"""
-# Lab's log console: where the output of widget callbacks goes (a traceback there is an explorer that broke).
+# Lab's log console: where the output of widget callbacks goes (a traceback there is an
+# explorer that broke).
 LOG_CONSOLE = """async () => {
-    await jupyterapp.commands.execute('logconsole:open', {insertMode: 'split-bottom', ref: labTestPanel.id});
+    await jupyterapp.commands.execute(
+        'logconsole:open', {insertMode: 'split-bottom', ref: labTestPanel.id});
     await new Promise(resolve => setTimeout(resolve, 500));
-    return Array.from(document.querySelectorAll('.jp-LogConsolePanel .jp-OutputArea-output'))
+    return Array.from(
+        document.querySelectorAll('.jp-LogConsolePanel .jp-OutputArea-output'))
         .map(o => o.innerText);
 }"""
-SCROLL_TO_CELL = "(i) => labTestPanel.content.widgets[i].node.scrollIntoView({block: 'center'})"
+SCROLL_TO_CELL = (
+    "(i) => labTestPanel.content.widgets[i].node.scrollIntoView({block: 'center'})"
+)
 SHUTDOWN_KERNEL = """async () => {
     const w = window.labTestPanel;
-    if (w && w.sessionContext && w.sessionContext.session) { await w.sessionContext.shutdown(); return true; }
+    if (w && w.sessionContext && w.sessionContext.session) {
+        await w.sessionContext.shutdown();
+        return true;
+    }
     return false;
 }"""
 
@@ -225,7 +279,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never through a proxy
+# never through a proxy
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 def _answers(url: str) -> bool:
@@ -237,10 +292,18 @@ def _answers(url: str) -> bool:
 
 
 def _repository_state() -> dict[str, str]:
-    """What the test must not change: every file under chapters/ (hashed) and the top-level names."""
-    state = {str(p.relative_to(ROOT)): _sha256(p) for p in sorted((ROOT / "chapters").rglob("*")) if p.is_file()}
+    """What the test must not change: every file under chapters/ (hashed) and
+    the top-level names.
+    """
+    state = {
+        str(p.relative_to(ROOT)): _sha256(p)
+        for p in sorted((ROOT / "chapters").rglob("*"))
+        if p.is_file()
+    }
     ignore = {"_build", ".pytest_cache", ".hypothesis", ".ruff_cache", "__pycache__"}
-    state.update({f"{p.name} (top level)": "" for p in ROOT.iterdir() if p.name not in ignore})
+    state.update(
+        {f"{p.name} (top level)": "" for p in ROOT.iterdir() if p.name not in ignore}
+    )
     return state
 
 
@@ -283,7 +346,9 @@ def _start_lab(home: Path) -> tuple[subprocess.Popen, str, Path]:
         (home / sub).mkdir()
         env[var] = str(home / sub)
     # the kernels import this checkout's package, whatever is installed
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")])
+    )
     port = _free_port()
     jupyter = Path(sys.executable).with_name("jupyter")
     command = [
@@ -294,25 +359,35 @@ def _start_lab(home: Path) -> tuple[subprocess.Popen, str, Path]:
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         "--ServerApp.port_retries=0",
-        "--IdentityProvider.token=",  # ServerApp.token is deprecated in jupyter_server 2
+        # ServerApp.token is deprecated in jupyter_server 2
+        "--IdentityProvider.token=",
         "--PasswordIdentityProvider.hashed_password=",
         f"--ServerApp.root_dir={ROOT}",
         f"--LabApp.user_settings_dir={settings}",
         f"--LabApp.workspaces_dir={workspaces}",
         "--LabApp.news_url=None",
-        "--LabApp.check_for_updates_class=jupyterlab.handlers.announcements.NeverCheckForUpdate",
+        (
+            "--LabApp.check_for_updates_class="
+            "jupyterlab.handlers.announcements.NeverCheckForUpdate"
+        ),
         "--LabApp.extension_manager=readonly",
-        "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: the notebook's model, its kernel status
-        f"--FileCheckpoints.checkpoint_dir={home / 'checkpoints'}",  # Lab checkpoints on open: not in chapters/
+        # window.jupyterapp: the notebook's model, its kernel status
+        "--LabApp.expose_app_in_browser=True",
+        # Lab checkpoints on open: not in chapters/
+        f"--FileCheckpoints.checkpoint_dir={home / 'checkpoints'}",
     ]
     log = home / "server.log"
     with log.open("wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
     return process, f"http://127.0.0.1:{port}/", log
 
 
 def _stop_lab(process: subprocess.Popen) -> list[str]:
-    """Stop the server by its process id (it shuts its kernels down); return the processes that outlived it."""
+    """Stop the server by its process id (it shuts its kernels down); return the
+    processes that outlived it.
+    """
     try:
         import psutil  # ipykernel depends on it
     except ImportError:  # pragma: no cover
@@ -340,36 +415,59 @@ def _stop_lab(process: subprocess.Popen) -> list[str]:
 
 @pytest.fixture(scope="session")
 def lab(tmp_path_factory, request):
-    """A JupyterLab server on 127.0.0.1 with fresh settings; stopped (kernels too) at the end of the session."""
+    """A JupyterLab server on 127.0.0.1 with fresh settings; stopped (kernels too) at
+    the end of the session.
+    """
     if sync_playwright is None:
-        pytest.skip("Playwright's Python package is not installed (pip install -r requirements.txt)")
+        pytest.skip(
+            "Playwright's Python package is not installed "
+            "(pip install -r requirements.txt)"
+        )
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium (apt-get install -y chromium)")
-    if importlib.util.find_spec("jupyterlab") is None or not Path(sys.executable).with_name("jupyter").exists():
-        pytest.skip("JupyterLab is not installed in this environment (pip install -r requirements.txt)")
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: install Debian's chromium "
+            "(apt-get install -y chromium)"
+        )
+    if (
+        importlib.util.find_spec("jupyterlab") is None
+        or not Path(sys.executable).with_name("jupyter").exists()
+    ):
+        pytest.skip(
+            "JupyterLab is not installed in this environment "
+            "(pip install -r requirements.txt)"
+        )
     home = tmp_path_factory.mktemp("jupyterlab")
     repository = _repository_state()
     process, url, log = _start_lab(home)
     server = Lab(url, process, log, home, repository)
-    request.config.pluginmanager.register(_TimesSummary(server.times), "selfattention-lab-times")
+    request.config.pluginmanager.register(
+        _TimesSummary(server.times), "selfattention-lab-times"
+    )
     try:
         deadline = time.monotonic() + 90
         while not _answers(url + "api/status"):
             if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"jupyter lab did not answer at {url}:\n{server.log_since(0)[-3000:]}")
+                pytest.fail(
+                    "jupyter lab did not answer at "
+                    f"{url}:\n{server.log_since(0)[-3000:]}"
+                )
             time.sleep(0.25)
         yield server
     finally:
         left = _stop_lab(process)
         _write_times(server.times)
-        assert not left, f"kernel processes outlived the JupyterLab server (killed now): {left}"
+        assert not left, (
+            f"kernel processes outlived the JupyterLab server (killed now): {left}"
+        )
         changed = _changes(repository)
         assert not changed, f"JupyterLab changed files in the repository: {changed}"
 
 
 @pytest.fixture(scope="session")
 def lab_browser(lab):
-    """One Chromium and one browser context (a shared HTTP cache: Lab's scripts load once) for all chapters."""
+    """One Chromium and one browser context (a shared HTTP cache: Lab's scripts load
+    once) for all chapters.
+    """
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
@@ -379,33 +477,43 @@ def lab_browser(lab):
 
 
 class _TimesSummary:
-    """Prints the run-all times at the end of pytest's report (a plugin registered by the ``lab`` fixture)."""
+    """Prints the run-all times at the end of pytest's report (a plugin registered by
+    the ``lab`` fixture).
+    """
 
     def __init__(self, times):
         self.times = times
 
     def pytest_terminal_summary(self, terminalreporter):
         if self.times:
-            terminalreporter.write_sep("-", f"JupyterLab: run all, per chapter (also in {TIMES.relative_to(ROOT)}.md)")
+            terminalreporter.write_sep(
+                "-",
+                "JupyterLab: run all, "
+                f"per chapter (also in {TIMES.relative_to(ROOT)}.md)",
+            )
             terminalreporter.write_line(_times_table(self.times))
             for name, t in sorted(self.times.items()):
                 for i, text in t.get("stderr", []):
-                    terminalreporter.write_line(f"stderr (not a traceback) in {name}, cell {i}: {text[:200]!r}")
+                    terminalreporter.write_line(
+                        f"stderr (not a traceback) in {name}, cell {i}: {text[:200]!r}"
+                    )
 
 
 def _times_table(times: dict[str, dict]) -> str:
     lines = [
-        "| chapter | open + kernel (s) | run all (s) | slowest cells (cell: s) | first redraw (s) | code cells "
-        "| problems |",
+        "| chapter | open + kernel (s) | run all (s) | slowest cells (cell: s) "
+        "| first redraw (s) | code cells | problems |",
         "|---|---:|---:|---|---:|---:|---:|",
     ]
     for name, t in sorted(times.items()):
         redraw = "" if t.get("redraw_s") is None else f"{t['redraw_s']:.2f}"
         slowest = ", ".join(f"{i}: {sec:.1f}" for i, sec in t.get("slowest_cells", []))
-        run_all = f"{t['run_all_s']:.1f}" + ("" if t.get("finished", True) else " (timed out)")
+        run_all = f"{t['run_all_s']:.1f}" + (
+            "" if t.get("finished", True) else " (timed out)"
+        )
         lines.append(
-            f"| {name} | {t['open_s']:.1f} | {run_all} | {slowest} | {redraw} | {t['code_cells']} | "
-            f"{t.get('problems', '')} |"
+            f"| {name} | {t['open_s']:.1f} | {run_all} | {slowest} | {redraw} | "
+            f"{t['code_cells']} | {t.get('problems', '')} |"
         )
     total = sum(t["run_all_s"] for t in times.values())
     lines.append(f"| all | | {total:.1f} | | | | |")
@@ -416,19 +524,27 @@ def _write_times(times: dict[str, dict]) -> None:
     if not times:
         return
     TIMES.parent.mkdir(parents=True, exist_ok=True)
-    TIMES.with_suffix(".json").write_text(json.dumps(times, indent=1, sort_keys=True), encoding="utf-8")
+    TIMES.with_suffix(".json").write_text(
+        json.dumps(times, indent=1, sort_keys=True), encoding="utf-8"
+    )
     TIMES.with_suffix(".md").write_text(_times_table(times) + "\n", encoding="utf-8")
 
 
 class LabPage:
-    """One chapter's tab, with everything the browser did: console errors and blocked external requests."""
+    """One chapter's tab, with everything the browser did:
+    console errors and blocked external requests.
+    """
 
     def __init__(self, page):
         self.page = page
         self.console_errors: list[str] = []
         self.external: list[str] = []
-        self.bad_cells: list[int] = []  # the test fills it: the cells to screenshot if it fails
-        page.on("console", lambda m: self.console_errors.append(m.text) if m.type == "error" else None)
+        # the test fills it: the cells to screenshot if it fails
+        self.bad_cells: list[int] = []
+        page.on(
+            "console",
+            lambda m: self.console_errors.append(m.text) if m.type == "error" else None,
+        )
         page.on("pageerror", lambda e: self.console_errors.append(f"page error: {e}"))
         page.route("**/*", self._route)
 
@@ -444,11 +560,15 @@ class LabPage:
 def lab_page(lab, lab_browser, request):
     tab = LabPage(lab_browser.new_page())
     yield tab
-    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    failed = (
+        getattr(request.node, "rep_call", None) is not None
+        and request.node.rep_call.failed
+    )
     try:
         if failed:
             _screenshots(tab, re.sub(r"[^\w.-]+", "_", request.node.callspec.id))
-        tab.page.evaluate(SHUTDOWN_KERNEL)  # this chapter's kernel, before the next one starts
+        # this chapter's kernel, before the next one starts
+        tab.page.evaluate(SHUTDOWN_KERNEL)
     except Exception:  # a page that broke must still be closed
         pass
     finally:
@@ -466,15 +586,21 @@ def _screenshots(tab, name):
 
 
 def _timestamp(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))  # Python 3.10 does not read the "Z"
+    # Python 3.10 does not read the "Z"
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def _slowest_cells(cells, count=3) -> list[list]:
-    """[cell number, seconds] of the slowest code cells, from the timing Lab recorded (recordTiming)."""
+    """[cell number, seconds] of the slowest code cells,
+    from the timing Lab recorded (recordTiming).
+    """
     seconds = []
     for i, cell in enumerate(cells):
         timing = cell.get("timing") or {}
-        start, end = timing.get("iopub.execute_input"), timing.get("shell.execute_reply")
+        start, end = (
+            timing.get("iopub.execute_input"),
+            timing.get("shell.execute_reply"),
+        )
         if start and end:
             delta = _timestamp(end) - _timestamp(start)
             seconds.append([i, round(delta.total_seconds(), 2)])
@@ -487,71 +613,129 @@ def _run_all_from_the_menu(page):
 
 
 def _problems_in_cells(cells, source_cells) -> list[tuple[int, str]]:
-    """Checks 1-4 on a snapshot of the notebook in Lab; each problem with its cell number."""
+    """Checks 1-4 on a snapshot of the notebook in Lab;
+    each problem with its cell number.
+    """
     problems = []
     for i, (cell, source) in enumerate(zip(cells, source_cells, strict=True)):
         text = "".join(source["source"])
         tags = set(source["metadata"].get("tags", []))
-        source_hidden = source["metadata"].get("jupyter", {}).get("source_hidden", False)
+        source_hidden = (
+            source["metadata"].get("jupyter", {}).get("source_hidden", False)
+        )
         if cell["type"] == "code":
             # 1. errors, and cells that never ran
             for out in cell["outputs"]:
                 if out["type"] == "error":
-                    problems.append((i, f"error output: {out['ename']}: {out['evalue']}"))
-                elif out["name"] == "stderr" and "Traceback (most recent call last)" in out["text"]:
-                    problems.append((i, f"a traceback on stderr: {out['text'].strip().splitlines()[-1][:200]}"))
+                    problems.append(
+                        (i, f"error output: {out['ename']}: {out['evalue']}")
+                    )
+                elif (
+                    out["name"] == "stderr"
+                    and "Traceback (most recent call last)" in out["text"]
+                ):
+                    problems.append(
+                        (
+                            i,
+                            "a traceback on stderr: "
+                            f"{out['text'].strip().splitlines()[-1][:200]}",
+                        )
+                    )
             if cell["count"] is None:
-                problems.append((i, "did not run (no execution count): an earlier cell failed or the run stopped"))
+                problems.append(
+                    (
+                        i,
+                        "did not run (no execution count): "
+                        "an earlier cell failed or the run stopped",
+                    )
+                )
             # 3. solution code folded
             if source_hidden or tags & HIDE_TAGS:
                 if cell["editor_shown"] or not cell["placeholder"]:
                     why = (
                         "metadata.jupyter.source_hidden is true"
                         if source_hidden
-                        else f"tagged {sorted(tags & HIDE_TAGS)} for the book, but no metadata.jupyter.source_hidden"
+                        else (
+                            f"tagged {sorted(tags & HIDE_TAGS)} for the book, "
+                            "but no metadata.jupyter.source_hidden"
+                        )
                     )
-                    problems.append((i, f"source shown, not folded in Lab ({why}): {text.splitlines()[0][:80]!r}"))
+                    problems.append(
+                        (
+                            i,
+                            f"source shown, not folded in Lab ({why}): "
+                            f"{text.splitlines()[0][:80]!r}",
+                        )
+                    )
             # 4. explorers rendered as controls
             if "Explorer(" in text and cell["count"] is not None:
-                has_view = any("application/vnd.jupyter.widget-view+json" in o["mimes"] for o in cell["outputs"])
+                has_view = any(
+                    "application/vnd.jupyter.widget-view+json" in o["mimes"]
+                    for o in cell["outputs"]
+                )
                 if not has_view:
                     problems.append((i, "an explorer cell with no widget output"))
                 elif not cell["widgets"]:
-                    problems.append((i, "an explorer's widget output did not render as controls"))
+                    problems.append(
+                        (i, "an explorer's widget output did not render as controls")
+                    )
             for shown in cell["output_texts"]:
                 if WIDGET_REPR.match(shown):
-                    problems.append((i, f"a widget shown as text: {shown.splitlines()[0][:80]!r}"))
+                    problems.append(
+                        (i, f"a widget shown as text: {shown.splitlines()[0][:80]!r}")
+                    )
         elif cell["type"] == "markdown":
             if not cell["rendered"]:
                 problems.append((i, "markdown cell not rendered"))
                 continue
-            # 2. raw MyST, one line per kind of markup (how often, and the first place it occurs)
+            # 2. raw MyST, one line per kind of markup
+            # (how often, and the first place it occurs)
             found: dict[str, list[str]] = {}
             for pattern, what in RAW_MYST:
                 for match in pattern.finditer(cell["text"]):
                     start = max(match.start() - 30, 0)
-                    found.setdefault(what, []).append(cell["text"][start : match.end() + 30].replace("\n", " "))
+                    found.setdefault(what, []).append(
+                        cell["text"][start : match.end() + 30].replace("\n", " ")
+                    )
             for match in RAW_ROLE_HTML.finditer(cell["html"]):
                 role = "{" + match.group(1) + "}"
-                if not any(role in example for examples in found.values() for example in examples):
+                if not any(
+                    role in example
+                    for examples in found.values()
+                    for example in examples
+                ):
                     found.setdefault("a role ({name}`...`)", []).append(role + "`...`")
             for lang in cell["fences"]:
-                found.setdefault("a directive shown as a code block", []).append("```" + lang[:60])
+                found.setdefault("a directive shown as a code block", []).append(
+                    "```" + lang[:60]
+                )
             for what, examples in found.items():
-                problems.append((i, f"raw MyST, {what} ({len(examples)}x), first: {examples[0]!r}"))
+                problems.append(
+                    (i, f"raw MyST, {what} ({len(examples)}x), first: {examples[0]!r}")
+                )
             # 3. solutions folded
             for summary in cell["open_details"]:
                 problems.append((i, f"<details> open, not folded: {summary[:60]!r}"))
             for label in cell["loose_solutions"]:
-                problems.append((i, f"a solution outside a closed <details>: {label!r}"))
+                problems.append(
+                    (i, f"a solution outside a closed <details>: {label!r}")
+                )
             for lang in cell["fences"]:
                 if re.search(r"solution", lang, re.IGNORECASE):
-                    problems.append((i, f"a solution shown unfolded (a MyST dropdown Lab cannot fold): {lang[:60]!r}"))
+                    problems.append(
+                        (
+                            i,
+                            "a solution shown unfolded "
+                            f"(a MyST dropdown Lab cannot fold): {lang[:60]!r}",
+                        )
+                    )
     return problems
 
 
 def _move_sliders(tab, cells) -> tuple[list[tuple[int, str]], float | None]:
-    """5. In every explorer with a slider, one key press on its first slider changes the picture."""
+    """5. In every explorer with a slider, one key press on its first slider
+    changes the picture.
+    """
     page, problems, first_redraw = tab.page, [], None
     for i, cell in enumerate(cells):
         if cell["type"] != "code" or not cell["sliders"] or not cell["widgets"]:
@@ -568,30 +752,68 @@ def _move_sliders(tab, cells) -> tuple[list[tuple[int, str]], float | None]:
         page.keyboard.press(slider["key"])
         try:
             page.wait_for_function(
-                f"([i, src]) => ({PICTURE_SRC})(i) !== src", arg=[i, before["src"]], timeout=REDRAW_TIMEOUT_S * 1000
+                f"([i, src]) => ({PICTURE_SRC})(i) !== src",
+                arg=[i, before["src"]],
+                timeout=REDRAW_TIMEOUT_S * 1000,
             )
         except PlaywrightTimeout:
-            problems.append((i, f"{slider['key']} on slider {slider['label']!r}: the picture did not change"))
+            problems.append(
+                (
+                    i,
+                    f"{slider['key']} on slider {slider['label']!r}: "
+                    "the picture did not change",
+                )
+            )
             continue
         seconds = time.monotonic() - start
         first_redraw = seconds if first_redraw is None else first_redraw
         after = page.evaluate(PICTURE, i)
-        if after is None or (after["hash"], after["bytes"]) == (before["hash"], before["bytes"]):
-            problems.append((i, f"{slider['key']} on slider {slider['label']!r}: a new picture, but the same pixels"))
+        if after is None or (after["hash"], after["bytes"]) == (
+            before["hash"],
+            before["bytes"],
+        ):
+            problems.append(
+                (
+                    i,
+                    f"{slider['key']} on slider {slider['label']!r}: "
+                    "a new picture, but the same pixels",
+                )
+            )
     return problems, first_redraw
 
 
 def _logged_errors(page, lab, log_offset) -> list[tuple[int, str]]:
-    """1, continued: errors that reach no cell: a widget callback that raised (Lab's log console), the server's log."""
+    """1, continued: errors that reach no cell: a widget callback that raised
+    (Lab's log console), the server's log.
+    """
     problems = []
     for entry in page.evaluate(LOG_CONSOLE):
         if "Traceback" in entry or "Error" in entry:
             lines = [line for line in entry.strip().splitlines() if line.strip()]
-            last = next((line for line in reversed(lines) if re.match(r"^\w*(Error|Exception)\b", line)), lines[-1])
-            problems.append((-1, f"an error in Lab's log console (a widget callback raised): {last[:200]}"))
+            last = next(
+                (
+                    line
+                    for line in reversed(lines)
+                    if re.match(r"^\w*(Error|Exception)\b", line)
+                ),
+                lines[-1],
+            )
+            problems.append(
+                (
+                    -1,
+                    "an error in Lab's log console "
+                    f"(a widget callback raised): {last[:200]}",
+                )
+            )
     log = lab.log_since(log_offset)
     if "Traceback (most recent call last)" in log:
-        problems.append((-1, "a traceback in the server's log (the server or a kernel):\n" + log[-2000:]))
+        problems.append(
+            (
+                -1,
+                "a traceback in the server's log (the server or a kernel):\n"
+                + log[-2000:],
+            )
+        )
     return problems
 
 
@@ -603,9 +825,12 @@ def test_chapter_runs_in_jupyterlab(lab, lab_page, path):
     log_offset = lab.log_size()
 
     opened = time.monotonic()
-    # ?reset: a fresh workspace, so the previous chapter's tab is not restored beside this one
+    # ?reset: a fresh workspace, so the previous chapter's tab is not
+    # restored beside this one
     page.goto(f"{lab.url}lab/tree/chapters/{name}.ipynb?reset")
-    page.wait_for_function(OPEN_NOTEBOOK_READY, timeout=KERNEL_TIMEOUT_S * 1000, polling=250)
+    page.wait_for_function(
+        OPEN_NOTEBOOK_READY, timeout=KERNEL_TIMEOUT_S * 1000, polling=250
+    )
     open_s = time.monotonic() - opened
     title = page.evaluate("() => labTestPanel.context.path")
     assert title == f"chapters/{name}.ipynb"
@@ -617,33 +842,50 @@ def test_chapter_runs_in_jupyterlab(lab, lab_page, path):
     _run_all_from_the_menu(page)
     page.wait_for_function(RUN_ALL_STARTED, timeout=10_000, polling=50)
     try:
-        page.wait_for_function(RUN_ALL_DONE, timeout=RUN_ALL_TIMEOUT_S * 1000, polling=100)
+        page.wait_for_function(
+            RUN_ALL_DONE, timeout=RUN_ALL_TIMEOUT_S * 1000, polling=100
+        )
         finished = True
     except PlaywrightTimeout:
         finished = False
     run_all_s = time.monotonic() - started
     code_cells = sum(c["cell_type"] == "code" for c in source_cells)
-    lab.times[name] = {"open_s": round(open_s, 2), "run_all_s": round(run_all_s, 2), "code_cells": code_cells}
+    lab.times[name] = {
+        "open_s": round(open_s, 2),
+        "run_all_s": round(run_all_s, 2),
+        "code_cells": code_cells,
+    }
     lab.times[name]["finished"] = finished
     _write_times(lab.times)  # recorded before anything is asserted
     if not finished:
         running = page.evaluate(STILL_RUNNING)
         lab_page.bad_cells = running
-        pytest.fail(f"{name}: run all did not finish in {RUN_ALL_TIMEOUT_S} s; still running: {running}", pytrace=False)
+        pytest.fail(
+            f"{name}: run all did not finish in {RUN_ALL_TIMEOUT_S} s; "
+            f"still running: {running}",
+            pytrace=False,
+        )
 
-    with contextlib.suppress(PlaywrightTimeout):  # a widget that never renders is reported by the checks below
-        page.wait_for_function(WIDGETS_RENDERED, timeout=REDRAW_TIMEOUT_S * 1000, polling=200)
+    with contextlib.suppress(PlaywrightTimeout):
+        # a widget that never renders is reported by the checks below
+        page.wait_for_function(
+            WIDGETS_RENDERED, timeout=REDRAW_TIMEOUT_S * 1000, polling=200
+        )
     cells = page.evaluate(SNAPSHOT)
     problems = _problems_in_cells(cells, source_cells)
     slider_problems, redraw_s = _move_sliders(lab_page, cells)
     problems += slider_problems + _logged_errors(page, lab, log_offset)
     if lab_page.external:
-        problems.append((-1, f"requests that left 127.0.0.1 (blocked): {lab_page.external}"))
+        problems.append(
+            (-1, f"requests that left 127.0.0.1 (blocked): {lab_page.external}")
+        )
     if lab_page.console_errors:
         problems.append((-1, f"browser console errors: {lab_page.console_errors}"))
     changed = _changes(lab.repository)
     if changed:
-        problems.append((-1, f"files changed on disk (nothing may be saved): {changed}"))
+        problems.append(
+            (-1, f"files changed on disk (nothing may be saved): {changed}")
+        )
     lab_page.bad_cells = [i for i, _ in problems if i >= 0]
 
     lab.times[name].update(
@@ -661,5 +903,11 @@ def test_chapter_runs_in_jupyterlab(lab, lab_page, path):
     )
     _write_times(lab.times)
     if problems:
-        listing = "\n".join(f"  cell {i:2d}: {p}" if i >= 0 else f"  {p}" for i, p in problems)
-        pytest.fail(f"{name} in JupyterLab, {len(problems)} problems (cell numbers 0-based):\n{listing}", pytrace=False)
+        listing = "\n".join(
+            f"  cell {i:2d}: {p}" if i >= 0 else f"  {p}" for i, p in problems
+        )
+        pytest.fail(
+            f"{name} in JupyterLab, "
+            f"{len(problems)} problems (cell numbers 0-based):\n{listing}",
+            pytrace=False,
+        )

@@ -1,4 +1,6 @@
-"""Static checks of the chapters: stored the way nbval and the book expect, configured in one place."""
+"""Static checks of the chapters: stored the way nbval and the book expect,
+configured in one place.
+"""
 
 import importlib.util
 import json
@@ -14,7 +16,9 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("execute_notebooks", ROOT / "scripts" / "execute_notebooks.py")
+    spec = importlib.util.spec_from_file_location(
+        "execute_notebooks", ROOT / "scripts" / "execute_notebooks.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -27,7 +31,8 @@ def cells(path):
 def test_every_chapter_is_in_the_table_of_contents_and_back():
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
     listed = [c["file"] for part in toc["parts"] for c in part["chapters"]]
-    assert listed == [f"chapters/{p.stem}" for p in CHAPTERS]  # every chapter, in the order of the file names
+    # every chapter, in the order of the file names
+    assert listed == [f"chapters/{p.stem}" for p in CHAPTERS]
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
@@ -50,12 +55,21 @@ def test_stored_executed_in_order_without_timing(path):
     code = [c for c in cells(path) if c["cell_type"] == "code"]
     assert [c["execution_count"] for c in code] == list(range(1, len(code) + 1))
     for c in code:
-        assert "execution" not in c["metadata"], "per-cell timing must not be stored (record_timing=False)"
+        assert "execution" not in c["metadata"], (
+            "per-cell timing must not be stored (record_timing=False)"
+        )
         assert all(o["output_type"] != "error" for o in c["outputs"])
 
 
-# MyST-only markup: JupyterLab, Colab and GitHub render markdown cells as CommonMark + HTML and show it raw.
-MYST_ONLY = re.compile(r"\{[a-zA-Z][\w:-]*\}`|^\s*(```+|~~~+|:::+)\s*\{[\w:-]+\}|^\s*:class:|^\s*\([\w-]+\)=\s*$", re.M)
+# MyST-only markup: JupyterLab, Colab and GitHub render markdown cells as
+# CommonMark + HTML and show it raw.
+MYST_ONLY = re.compile(
+    r"\{[a-zA-Z][\w:-]*\}`"
+    r"|^\s*(```+|~~~+|:::+)\s*\{[\w:-]+\}"
+    r"|^\s*:class:"
+    r"|^\s*\([\w-]+\)=\s*$",
+    re.M,
+)
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
@@ -63,34 +77,57 @@ def test_markdown_is_plain_commonmark_and_html(path):
     for i, c in enumerate(cells(path)):
         if c["cell_type"] == "markdown":
             hit = MYST_ONLY.search("".join(c["source"]))
-            assert hit is None, f"markdown cell {i} shows {hit.group(0)!r} raw outside the book"
+            assert hit is None, (
+                f"markdown cell {i} shows {hit.group(0)!r} raw outside the book"
+            )
+            # a tab or form feed in TeX is a "\t" or "\f" that a string
+            # escape ate (\times, \frac)
+            control = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\t]", "".join(c["source"]))
+            assert control is None, (
+                f"markdown cell {i} holds the control character {control.group(0)!r}"
+            )
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_every_quoted_value_is_the_value_the_code_glued(path):
-    """The prose quotes computed values as ``0.70<!-- value: name -->``; the code glues them (its stored output,
-    which nbval proves equal to a fresh run). Together: the text is what the code computes."""
+    """The prose quotes computed values as ``0.70<!-- value: name -->``; the code glues
+    them (its stored output, which nbval proves equal to a fresh run). Together: the
+    text is what the code computes."""
     script = load_script()
     nb = nbformat.read(path, as_version=4)
     glued = script.glued_values(nb)
     quoted = script.quoted_values(nb)
     for i, name, text in quoted:
-        assert name in glued, f"markdown cell {i} quotes {name!r}, which the code never glues"
-        assert text == glued[name], f"markdown cell {i} says {text!r} for {name!r}, the code computed {glued[name]!r}"
+        assert name in glued, (
+            f"markdown cell {i} quotes {name!r}, which the code never glues"
+        )
+        assert text == glued[name], (
+            f"markdown cell {i} says {text!r} for {name!r}, "
+            f"the code computed {glued[name]!r}"
+        )
     assert set(glued) <= {name for _, name, _ in quoted}, "glued but never quoted"
-    prose = "".join("".join(c["source"]) for c in cells(path) if c["cell_type"] == "markdown")
-    assert prose.count("<!-- value:") == len(quoted), "a value marker the script cannot read (markup before it?)"
+    prose = "".join(
+        "".join(c["source"]) for c in cells(path) if c["cell_type"] == "markdown"
+    )
+    assert prose.count("<!-- value:") == len(quoted), (
+        "a value marker the script cannot read (markup before it?)"
+    )
 
 
 def test_a_changed_value_is_caught(tmp_path):
-    """The check above bites: a number edited in the prose, or a glue that changes, no longer matches."""
+    """The check above bites: a number edited in the prose,
+    or a glue that changes, no longer matches.
+    """
     script = load_script()
     nb = nbformat.read(CHAPTERS[0], as_version=4)
     (i, name, text), *_ = script.quoted_values(nb)
-    nb.cells[i].source = nb.cells[i].source.replace(f"{text}<!-- value: {name}", f"9.99<!-- value: {name}", 1)
+    nb.cells[i].source = nb.cells[i].source.replace(
+        f"{text}<!-- value: {name}", f"9.99<!-- value: {name}", 1
+    )
     assert (i, name, "9.99") in script.quoted_values(nb)
     assert script.glued_values(nb)[name] == text != "9.99"
-    script.write_values(nb, script.glued_values(nb))  # what scripts/execute_notebooks.py does after a run
+    # what scripts/execute_notebooks.py does after a run
+    script.write_values(nb, script.glued_values(nb))
     assert (i, name, text) in script.quoted_values(nb)
 
 
@@ -100,22 +137,37 @@ def test_solutions_are_folded_in_every_front_end(path):
     for c in cells(path):
         source = "".join(c["source"])
         if c["cell_type"] == "markdown" and "<details>" in source:
-            # blank lines around the inner markdown, so CommonMark and MyST both parse it as markdown
-            assert re.search(r"<details>\n<summary>Solution[^<]*</summary>\n\n", source), source[:200]
-            assert source.count("<details>") == source.count("\n\n</details>"), source[-200:]
+            # blank lines around the inner markdown,
+            # so CommonMark and MyST both parse it as markdown
+            assert re.search(
+                r"<details>\n<summary>Solution[^<]*</summary>\n\n", source
+            ), source[:200]
+            assert source.count("<details>") == source.count("\n\n</details>"), source[
+                -200:
+            ]
         if c["cell_type"] == "code" and "solution" in c["metadata"].get("tags", []):
             meta = c["metadata"]
-            assert meta["jupyter"] == script.SOLUTION_METADATA["jupyter"]  # JupyterLab, Notebook 7
-            assert meta["cellView"] == script.SOLUTION_METADATA["cellView"]  # Colab shows the # @title line only
+            # JupyterLab, Notebook 7
+            assert meta["jupyter"] == script.SOLUTION_METADATA["jupyter"]
+            # Colab shows the # @title line only
+            assert meta["cellView"] == script.SOLUTION_METADATA["cellView"]
             assert "hide-cell" in meta["tags"]  # the book folds it ...
-            assert meta["mystnb"]["code_prompt_show"] == script.solution_title(source)  # ... behind "Solution to …"
+            # ... behind "Solution to …"
+            assert meta["mystnb"]["code_prompt_show"] == script.solution_title(source)
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_explorers_are_stored_pre_drawn_for_the_book(path):
-    """One cell per explorer; the stored output (what the HTML book shows) holds pictures drawn in advance."""
+    """One cell per explorer; the stored output (what the HTML book shows) holds
+    pictures drawn in advance.
+    """
     nb = json.loads(path.read_text(encoding="utf-8"))
-    state = nb["metadata"].get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {}).get("state", {})
+    state = (
+        nb["metadata"]
+        .get("widgets", {})
+        .get("application/vnd.jupyter.widget-state+json", {})
+        .get("state", {})
+    )
 
     def models_under(model_id):
         model = state[model_id]
@@ -127,7 +179,11 @@ def test_explorers_are_stored_pre_drawn_for_the_book(path):
         source = "".join(c["source"])
         if c["cell_type"] == "code" and re.search(r"widgets\.\w+Explorer\(", source):
             assert ".precomputed(" not in source
-            views = [o["data"]["application/vnd.jupyter.widget-view+json"] for o in c["outputs"] if "data" in o]
+            views = [
+                o["data"]["application/vnd.jupyter.widget-view+json"]
+                for o in c["outputs"]
+                if "data" in o
+            ]
             assert len(views) == 1, source
             assert "StackModel" in set(models_under(views[0]["model_id"])), source
 
@@ -139,35 +195,96 @@ def test_nbval_ignore_output_only_on_widget_and_timing_cells(path):
             src = "".join(c["source"])
             # widgets, timings, or plots of the timings measured just before
             assert re.search(
-                r"widgets\.\w+Explorer\(|median_time|peak_memory|seconds|memory_mib|max_difference", src
+                r"widgets\.\w+Explorer\(|median_time|peak_memory|seconds|"
+                r"memory_mib|max_difference",
+                src,
             ), src
 
 
 def test_chapters_with_explorers_keep_them():
     for number in ["03", "04", "05", "06", "09", "10"]:
         (path,) = [p for p in CHAPTERS if p.name.startswith(number)]
-        assert any("Explorer(" in "".join(c["source"]) for c in cells(path) if c["cell_type"] == "code")
+        assert any(
+            "Explorer(" in "".join(c["source"])
+            for c in cells(path)
+            if c["cell_type"] == "code"
+        )
 
 
 def test_no_notebook_edits_sys_path_or_pastes_the_package():
-    package = (ROOT / "src" / "selfattention" / "numpy_backend.py").read_text(encoding="utf-8")
+    package = (ROOT / "src" / "selfattention" / "numpy_backend.py").read_text(
+        encoding="utf-8"
+    )
     for path in CHAPTERS:
         text = path.read_text(encoding="utf-8")
         assert "sys.path" not in text
         for c in cells(path):
             if c["cell_type"] == "code":
-                assert "def attention(" not in "".join(c["source"]) or "loop" in "".join(c["source"])
+                assert "def attention(" not in "".join(
+                    c["source"]
+                ) or "loop" in "".join(c["source"])
     assert "def attention(" in package
 
 
-def test_show_source_and_side_by_side_show_the_installed_code():
+def test_show_source_and_compare_source_show_the_installed_code():
     from selfattention import numpy_backend, torch_backend
-    from selfattention.book import show_source, side_by_side
+    from selfattention.book import compare_source, show_source
 
     code = show_source(numpy_backend.score)
     assert code.data.startswith("def score(q, k, *, scale=None):")
-    both = side_by_side(numpy_backend.blend, torch_backend.blend)
-    numpy_part, torch_part = repr(both).split("# PyTorch")
-    assert "_as_array" in numpy_part
-    assert "_as_tensor" in torch_part
-    assert both._repr_html_().count("<pre") == 2
+    both = compare_source(numpy_backend.score, torch_backend.score)
+    legend, *lines = repr(both).splitlines()
+    assert legend == "# N: NumPy only, P: PyTorch only"
+    shared = [line for line in lines if line.startswith("  | ")]
+    numpy_only = [line for line in lines if line.startswith("N | ")]
+    torch_only = [line for line in lines if line.startswith("P | ")]
+    assert "  | def score(q, k, *, scale=None):" in shared  # the same line, shown once
+    assert any("np.swapaxes" in line for line in numpy_only)
+    assert any(".transpose(-1, -2)" in line for line in torch_only)
+    assert len(shared) + len(numpy_only) + len(torch_only) == len(lines)
+    assert both._repr_html_().count("<pre") == 1  # one listing, not two panes
+
+
+def test_the_code_chapter_quotes_only_code_that_is_in_the_listings():
+    """Every `np.…`, `torch.…` or keyword the chapter names exists in a backend."""
+    from selfattention import numpy_backend, torch_backend
+
+    sources = (
+        Path(numpy_backend.__file__).read_text()
+        + Path(torch_backend.__file__).read_text()
+    )
+    (path,) = [p for p in CHAPTERS if p.name.startswith("07_")]
+    prose = "".join(
+        "".join(c["source"]) for c in cells(path) if c["cell_type"] == "markdown"
+    )
+    spans = re.findall(r"`([^`]+)`", prose)
+    named = [s for s in spans if re.search(r"np\.|torch\.|\.transpose|=", s)]
+    assert len(named) >= 10, named
+    missing = [s for s in named if s not in sources]
+    assert not missing, f"the chapter names code the backends do not contain: {missing}"
+
+
+def test_the_six_line_attention_of_the_code_chapter_is_the_packages_attention():
+    """The minimal attention written out in chapter 7 is the package's attention."""
+    import numpy as np
+
+    from selfattention import attention
+
+    (path,) = [p for p in CHAPTERS if p.name.startswith("07_")]
+    (source,) = [
+        "".join(c["source"])
+        for c in cells(path)
+        if c["cell_type"] == "code" and "def tiny_attention(" in "".join(c["source"])
+    ]
+    namespace = {"np": np}
+    exec(source, namespace)  # the cell as the chapter shows it
+    tiny_attention = namespace["tiny_attention"]
+    assert len(source.strip().splitlines()) <= 7  # the definition and six lines
+    rng = np.random.default_rng(0)
+    for n, m, d_k, d_v in [(1, 1, 1, 1), (5, 7, 8, 3), (16, 16, 64, 64), (3, 40, 2, 5)]:
+        q, k = rng.standard_normal((n, d_k)), rng.standard_normal((m, d_k))
+        v = 3 * rng.standard_normal((m, d_v))
+        ours, our_weights = tiny_attention(q, k, v)
+        theirs, their_weights = attention(q, k, v)
+        np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(our_weights, their_weights, rtol=0, atol=1e-12)

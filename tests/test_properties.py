@@ -1,7 +1,9 @@
-"""Properties every correct attention must have, checked on many random inputs (hypothesis).
+"""Properties every correct attention must have,
+checked on many random inputs (hypothesis).
 
-Every generated example tests its claim: the inputs are drawn so that the claim is not vacuous (a clear
-winner for hard attention, at least two keys where keys are permuted, a permutation that moves something).
+Every generated example tests its claim: the inputs are drawn so that the claim is not
+vacuous (a clear winner for hard attention, at least two keys where keys are permuted, a
+permutation that moves something).
 """
 
 import numpy as np
@@ -30,7 +32,9 @@ def qkv(draw, same_length=False, min_m=1):
 
 @st.composite
 def clear_winners(draw):
-    """q, k, v whose scores q @ kᵀ have, in every row, one largest score ahead of the others by ≥ 1e-3."""
+    """q, k, v whose scores q @ kᵀ have, in every row,
+    one largest score ahead of the others by ≥ 1e-3.
+    """
     n, m = draw(st.integers(1, 5)), draw(st.integers(2, 6))
     d_k = draw(st.integers(m, m + 2))
     scores = draw(arrays(np.float64, (n, m), elements=values))
@@ -40,8 +44,10 @@ def clear_winners(draw):
     others = scores.copy()
     others[rows, winners] = -np.inf
     scores[rows, winners] = others.max(axis=1) + gaps
-    # keys with orthonormal rows, so that q = scores @ k gives q @ kᵀ = scores exactly (up to rounding)
-    k = np.linalg.qr(np.random.default_rng(draw(seeds)).standard_normal((d_k, d_k)))[0][:m]  # (m, d_k)
+    # keys with orthonormal rows, so that q = scores @ k gives q @ kᵀ = scores exactly
+    # (up to rounding)
+    rng = np.random.default_rng(draw(seeds))
+    k = np.linalg.qr(rng.standard_normal((d_k, d_k)))[0][:m]  # (m, d_k)
     v = draw(arrays(np.float64, (m, draw(st.integers(1, 3))), elements=values))
     return scores @ k, k, v, winners
 
@@ -71,7 +77,12 @@ def test_weights_are_a_probability_distribution(b, data):
 
 @backends
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(scores=arrays(np.float64, st.tuples(st.integers(1, 5), st.integers(2, 6)), elements=values), c=values)
+@given(
+    scores=arrays(
+        np.float64, st.tuples(st.integers(1, 5), st.integers(2, 6)), elements=values
+    ),
+    c=values,
+)
 def test_adding_a_constant_to_a_score_row_changes_nothing(b, scores, c):
     shifted = scores.copy()
     shifted[0] += c
@@ -85,10 +96,19 @@ def test_adding_a_constant_to_a_score_row_changes_nothing(b, scores, c):
 @given(n=st.integers(2, 6), d=st.integers(1, 4), seed=seeds)
 def test_permuting_tokens_permutes_self_attention_outputs(b, n, d, seed):
     rng = np.random.default_rng(seed)
-    x, w_q, w_k, w_v = rng.standard_normal((n, d)), *(rng.standard_normal((d, d)) for _ in range(3))
+    x, w_q, w_k, w_v = (
+        rng.standard_normal((n, d)),
+        *(rng.standard_normal((d, d)) for _ in range(3)),
+    )
     perm = moving_permutation(rng, n)
-    out, w = (b.to_numpy(a) for a in b.mod.self_attention(*(b.asarray(a) for a in (x, w_q, w_k, w_v))))
-    out_p, w_p = (b.to_numpy(a) for a in b.mod.self_attention(*(b.asarray(a) for a in (x[perm], w_q, w_k, w_v))))
+    out, w = (
+        b.to_numpy(a)
+        for a in b.mod.self_attention(*(b.asarray(a) for a in (x, w_q, w_k, w_v)))
+    )
+    out_p, w_p = (
+        b.to_numpy(a)
+        for a in b.mod.self_attention(*(b.asarray(a) for a in (x[perm], w_q, w_k, w_v)))
+    )
     np.testing.assert_allclose(out_p, out[perm], rtol=0, atol=1e-10)
     np.testing.assert_allclose(w_p, w[np.ix_(perm, perm)], rtol=0, atol=1e-12)
 
@@ -122,7 +142,9 @@ def test_scale_zero_gives_the_mean_of_v(b, data):
     q, k, v = data
     out, w = run(b, q, k, v, scale=0.0)
     np.testing.assert_allclose(w, np.full(w.shape, 1 / k.shape[0]), rtol=0, atol=1e-15)
-    np.testing.assert_allclose(out, np.broadcast_to(v.mean(axis=0), out.shape), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(
+        out, np.broadcast_to(v.mean(axis=0), out.shape), rtol=0, atol=1e-12
+    )
 
 
 @backends
@@ -130,7 +152,8 @@ def test_scale_zero_gives_the_mean_of_v(b, data):
 @given(data=clear_winners())
 def test_a_large_scale_approaches_hard_attention(b, data):
     q, k, v, winners = data
-    _, w = run(b, q, k, v, scale=1e5)  # gap ≥ 1e-3 × 1e5 = 100: every weight but one is below e^-100
+    # gap ≥ 1e-3 × 1e5 = 100: every weight but one is below e^-100
+    _, w = run(b, q, k, v, scale=1e5)
     np.testing.assert_allclose(w, np.eye(k.shape[0])[winners], rtol=0, atol=1e-30)
 
 
@@ -148,12 +171,14 @@ def test_causal_weights_are_zero_above_the_diagonal(b, data):
         np.testing.assert_allclose(out[i], ref[0], rtol=0, atol=1e-12)
 
 
-# --- Multi-head attention and positions ------------------------------------------------------------------------
+# --- Multi-head attention and positions -----------------------------------------------
 
 
 @st.composite
 def multi_head_inputs(draw, min_n=1, even=False):
-    """x (n, d_model) and four (d_model, d_model) projections, random normal; num_heads divides d_model."""
+    """x (n, d_model) and four (d_model, d_model) projections, random normal;
+    num_heads divides d_model.
+    """
     num_heads, d_head = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     d_model = num_heads * d_head * (2 if even or draw(st.booleans()) else 1)
     n = draw(st.integers(min_n, 6))
@@ -164,7 +189,9 @@ def multi_head_inputs(draw, min_n=1, even=False):
 
 
 def multi_head(b, x, ws, num_heads, **kw):
-    out, w = b.mod.multi_head_self_attention(b.asarray(x), *map(b.asarray, ws), num_heads=num_heads, **kw)
+    out, w = b.mod.multi_head_self_attention(
+        b.asarray(x), *map(b.asarray, ws), num_heads=num_heads, **kw
+    )
     return b.to_numpy(out), b.to_numpy(w)
 
 
@@ -189,8 +216,10 @@ def test_adding_sinusoidal_positions_breaks_the_equivariance(b, data):
     pe = b.to_numpy(b.mod.sinusoidal_positions(n, d_model))
     perm = moving_permutation(rng, n)
     out, _ = multi_head(b, x + pe, ws, num_heads)
-    out_p, _ = multi_head(b, x[perm] + pe, ws, num_heads)  # the same tokens, in another order
-    assert np.abs(out_p - out[perm]).max() > 1e-6  # position now matters: no longer just a reordering
+    # the same tokens, in another order
+    out_p, _ = multi_head(b, x[perm] + pe, ws, num_heads)
+    # position now matters: no longer just a reordering
+    assert np.abs(out_p - out[perm]).max() > 1e-6
 
 
 @backends
@@ -208,12 +237,22 @@ def test_every_heads_weights_are_a_softmax(b, data, causal):
 
 @backends
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(n=st.integers(2, 12), d=st.sampled_from([2, 4, 6, 8]), base=st.sampled_from([10.0, 100.0, 10000.0]), seed=seeds)
+@given(
+    n=st.integers(2, 12),
+    d=st.sampled_from([2, 4, 6, 8]),
+    base=st.sampled_from([10.0, 100.0, 10000.0]),
+    seed=seeds,
+)
 def test_rotary_scores_depend_only_on_the_distance(b, n, d, base, seed):
-    """Query u at every position p, key w at every position r: the score depends on r - p only (Toeplitz)."""
+    """Query u at every position p, key w at every position r:
+    the score depends on r - p only (Toeplitz).
+    """
     u, w = np.random.default_rng(seed).standard_normal((2, d))
-    queries = b.mod.rotary(b.asarray(np.tile(u, (n, 1))), base=base)  # row p: u rotated for position p
-    keys = b.mod.rotary(b.asarray(np.tile(w, (n, 1))), base=base)  # row r: w rotated for position r
+    # row p: u rotated for position p
+    queries = b.mod.rotary(b.asarray(np.tile(u, (n, 1))), base=base)
+    # row r: w rotated for position r
+    keys = b.mod.rotary(b.asarray(np.tile(w, (n, 1))), base=base)
     scores = b.to_numpy(b.mod.score(queries, keys, scale=1.0))  # (n, n)
     np.testing.assert_allclose(scores[1:, 1:], scores[:-1, :-1], rtol=0, atol=1e-12)
-    assert abs(scores[0, 1] - scores[0, 0]) > 1e-9  # ... and it does depend on the distance
+    # ... and it does depend on the distance
+    assert abs(scores[0, 1] - scores[0, 0]) > 1e-9

@@ -1,4 +1,6 @@
-"""Headless tests of the explorers: set a control as a reader would, check the numbers behind the picture."""
+"""Headless tests of the explorers: set a control as a reader would,
+check the numbers behind the picture.
+"""
 
 import base64
 import html
@@ -10,25 +12,39 @@ import pytest
 
 from selfattention import attention, examples, normalize, widgets
 
-# Pre-drawn explorers (the HTML book's) need ipywidgets 8's Stack; they are made only by the book's build.
-# Everything else here also runs on ipywidgets 7.7, Colab's version (tests/test_colab.py runs this file there).
+# Pre-drawn explorers (the HTML book's) need ipywidgets 8's Stack; they are made only
+# by the book's build.
+# Everything else here also runs on ipywidgets 7.7, Colab's version
+# (tests/test_colab.py runs this file there).
 needs_stack = pytest.mark.skipif(
-    not hasattr(widgets.widgets, "Stack"), reason="pre-drawn explorers need ipywidgets 8 (Stack)"
+    not hasattr(widgets.widgets, "Stack"),
+    reason="pre-drawn explorers need ipywidgets 8 (Stack)",
 )
 
 
 def frontend_sets(control, value):
-    """Change a control the way the browser does: through a comm message, not a Python assignment."""
-    if hasattr(control, "index"):  # selection widgets sync the index of the chosen option, not the value
+    """Change a control the way the browser does: through a comm message,
+    not a Python assignment.
+    """
+    if hasattr(control, "index"):
+        # selection widgets sync the index of the chosen option, not the value
         state = {"index": [v for _, v in control.options].index(value)}
     else:
         state = {"value": value}
-    control._handle_msg({"content": {"data": {"method": "update", "state": state, "buffer_paths": []}}, "buffers": []})
+    control._handle_msg(
+        {
+            "content": {
+                "data": {"method": "update", "state": state, "buffer_paths": []}
+            },
+            "buffers": [],
+        }
+    )
 
 
 def test_dot_product_explorer_recomputes_scores_and_redraws():
     e = widgets.DotProductExplorer(angle=0, length=1.0)
-    np.testing.assert_allclose(e.scores, e.KEYS[:, 0])  # query (1, 0): the dot product is each key's x
+    # query (1, 0): the dot product is each key's x
+    np.testing.assert_allclose(e.scores, e.KEYS[:, 0])
     first_picture = e.png
     frontend_sets(e.angle, 90)
     np.testing.assert_allclose(e.query, [0.0, 1.0], atol=1e-15)
@@ -48,7 +64,8 @@ def test_scaling_explorer_shows_softmax_saturating_without_the_scale():
     q, k = e.sample(1024)
     np.testing.assert_allclose(e.unscaled, normalize(q @ k.T)[0])
     np.testing.assert_allclose(e.scaled, normalize(q @ k.T / 32.0)[0])
-    assert e.unscaled.max() > 0.99  # almost one-hot: the gradient through softmax vanishes
+    # almost one-hot: the gradient through softmax vanishes
+    assert e.unscaled.max() > 0.99
     assert e.scaled.max() < 0.9
     np.testing.assert_allclose([b.get_height() for b in e.raw_bars.bars], e.unscaled)
     np.testing.assert_allclose([b.get_height() for b in e.scaled_bars.bars], e.scaled)
@@ -61,8 +78,16 @@ def test_temperature_explorer_goes_from_uniform_to_one_hot():
     np.testing.assert_allclose(e.weights, [1 / 3] * 3)
     e.scale.value = 16.0
     assert e.weights[0] > 0.9999
-    np.testing.assert_allclose([b.get_height() for b in e.score_bars.bars], [32.0, 16.0, 0.0])
-    assert e.score_bars.ax.get_ylim()[1] > 32.0  # the axis followed the larger scores
+    np.testing.assert_allclose(
+        [b.get_height() for b in e.score_bars.bars], [32.0, 16.0, 0.0]
+    )
+    # one fixed axis for every factor, holding the largest scaled score: the bars,
+    # not the axis, show the scores growing
+    limits = e.score_bars.ax.get_ylim()
+    assert limits[1] > 32.0
+    e.scale.value = 0.1
+    assert e.score_bars.ax.get_ylim() == limits
+    assert max(b.get_height() for b in e.score_bars.bars) == pytest.approx(0.2)
 
 
 def test_blend_explorer_output_stays_in_the_triangle_and_follows_the_value():
@@ -97,12 +122,15 @@ def test_attention_matrix_explorer_follows_sentence_query_and_layer():
     assert examples.tokenize(examples.SENTENCE_WIDE)[int(np.argmax(e.row))] == "street"
 
     e.layer.value = 0
-    np.testing.assert_allclose(e.weights, examples.contextualize(examples.SENTENCE_WIDE).weights[0])
+    np.testing.assert_allclose(
+        e.weights, examples.contextualize(examples.SENTENCE_WIDE).weights[0]
+    )
     assert int(np.argmax(e.row)) == 10  # layer 1: "it" looks at the adjective "wide"
 
     e.sentence.value = "The cat sat"
     assert e.heatmap.image.get_array().shape == (3, 3)
-    assert [t.get_text() for t in e.heatmap.ax.get_xticklabels()] == ["the", "cat", "sat"]
+    labels = [t.get_text() for t in e.heatmap.ax.get_xticklabels()]
+    assert labels == ["the", "cat", "sat"]
     assert len(e.bars.bars) == 3
 
 
@@ -145,7 +173,9 @@ def test_unknown_words_get_the_same_vector_every_time():
 
 
 class BrokenExplorer(widgets.TemperatureExplorer):
-    """A deliberately broken callback: the first drawing works, every later one raises."""
+    """A deliberately broken callback: the first drawing works,
+    every later one raises.
+    """
 
     def redraw(self):
         if hasattr(self, "weights"):
@@ -158,7 +188,8 @@ def test_an_exception_in_a_callback_is_caught(widget_errors):
     # A change from the browser: ipywidgets catches the exception and only logs it ...
     frontend_sets(e.scale, 4.0)
     assert "Something went wrong (RuntimeError)" in e.message.value
-    # ... and the autouse fixture `widget_errors` (conftest.py) sees the log record, so the test would fail.
+    # ... and the autouse fixture `widget_errors` (conftest.py) sees the log record, so
+    # the test would fail.
     assert [type(r.exc_info[1]) for r in widget_errors.records] == [RuntimeError]
     assert "deliberately broken" in str(widget_errors.records[0].exc_info[1])
     widget_errors.records.clear()  # expected here; anywhere else it fails the test
@@ -204,13 +235,20 @@ def _displayed(obj):
     return shown
 
 
-def test_in_a_kernel_an_explorer_shows_itself_live_with_a_plain_text_explanation(monkeypatch):
+def test_in_a_kernel_an_explorer_shows_itself_live_with_a_plain_text_explanation(
+    monkeypatch,
+):
     monkeypatch.delenv("SELFATTENTION_PREDRAW", raising=False)
     e = widgets.TemperatureExplorer()
-    assert e._image is None  # nothing shown yet: no picture widget made (the book's build never makes one)
+    # nothing shown yet: no picture widget made (the book's build never makes one)
+    assert e._image is None
     (bundle,) = _displayed(e)
-    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == e.widget.model_id
-    # an untrusted notebook shows the plain text: it must say what to do, not "VBox(children=(..."
+    assert (
+        bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+        == e.widget.model_id
+    )
+    # an untrusted notebook shows the plain text: it must say what to do, not
+    # "VBox(children=(..."
     assert bundle["text/plain"].startswith(e.PICTURE)
     assert "Run this cell" in bundle["text/plain"]
     assert e._image.value == e.png
@@ -225,11 +263,14 @@ def test_for_the_book_an_explorer_shows_pictures_drawn_in_advance(monkeypatch):
     e = widgets.TemperatureExplorer()
     (bundle,) = _displayed(e)
     shown = next(
-        w for w in _all_widgets() if w.model_id == bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
+        w
+        for w in _all_widgets()
+        if w.model_id == bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
     )
     assert isinstance(shown, widgets.widgets.VBox)
     assert len(e.frames) == len(widgets.SCALE_OPTIONS)
-    assert e._image is None  # the live picture is never made: its PNG would only bloat the stored notebook
+    # the live picture is never made: its PNG would only bloat the stored notebook
+    assert e._image is None
 
 
 def test_the_query_survives_a_new_sentence_or_falls_back_to_it_then_the_first_token():
@@ -264,11 +305,14 @@ def _all_widgets():
     from ipywidgets.widgets import widget
 
     registry = getattr(widget, "_instances", None)  # ipywidgets 8
-    return list((registry if registry is not None else widget.Widget.widgets).values())  # ipywidgets 7
+    # ipywidgets 7
+    return list((registry if registry is not None else widget.Widget.widgets).values())
 
 
 def _links():
-    return [w for w in _all_widgets() if type(w).__name__ in ("Link", "DirectionalLink")]
+    return [
+        w for w in _all_widgets() if type(w).__name__ in ("Link", "DirectionalLink")
+    ]
 
 
 def _pixels(png):
@@ -306,13 +350,18 @@ def test_precomputed_explorers_switch_pictures_in_the_browser(explorer, sweep):
     stacks = [picture]
     for selector in selectors:
         for stack in stacks:
-            assert (selector, "index") in [s for s, t in links if t == (stack, "selected_index")]
+            assert (selector, "index") in [
+                s for s, t in links if t == (stack, "selected_index")
+            ]
             assert stack.selected_index == selector.index
         stacks = [child for stack in stacks for child in stack.children]
-    # the leaves are the stored pictures, each an <img> with a text alternative naming the settings
+    # the leaves are the stored pictures, each an <img> with a text
+    # alternative naming the settings
     alts = []
     for leaf, png in zip(stacks, e.frames.values(), strict=True):
-        src, alt = re.search(r'src="data:image/png;base64,([^"]+)" alt="([^"]+)"', leaf.value).groups()
+        src, alt = re.search(
+            r'src="data:image/png;base64,([^"]+)" alt="([^"]+)"', leaf.value
+        ).groups()
         assert base64.b64decode(src) == png
         alt = html.unescape(alt)
         assert alt.startswith(e.PICTURE)
@@ -320,8 +369,10 @@ def test_precomputed_explorers_switch_pictures_in_the_browser(explorer, sweep):
         alts.append(alt)
     assert len(set(alts)) == len(alts)  # each picture's text names its own settings
 
-    assert len(set(e.frames.values())) == len(e.frames)  # every combination draws a different picture
-    # the picture stored for a combination is what the live explorer draws for those values
+    # every combination draws a different picture
+    assert len(set(e.frames.values())) == len(e.frames)
+    # the picture stored for a combination is what the live explorer
+    # draws for those values
     first, last = list(e.frames)[0], list(e.frames)[-1]
     fresh = explorer()
     with fresh.quietly():
@@ -329,7 +380,10 @@ def test_precomputed_explorers_switch_pictures_in_the_browser(explorer, sweep):
             getattr(fresh, name).value = value
     fresh._on_change()
     drawn = _pixels(fresh.renderer.render(full=True, quantize=True))
-    same, other = np.abs(drawn - _pixels(e.frames[last])).mean(), np.abs(drawn - _pixels(e.frames[first])).mean()
+    same, other = (
+        np.abs(drawn - _pixels(e.frames[last])).mean(),
+        np.abs(drawn - _pixels(e.frames[first])).mean(),
+    )
     assert same < 1.0  # grey levels out of 255, averaged over 10 x 10 blocks
     assert other > 3 * same
 
@@ -360,9 +414,13 @@ def test_online_softmax_explorer_result_does_not_depend_on_the_block_size():
         np.testing.assert_allclose(e.online, e.exact, rtol=0, atol=1e-15)
         assert e.difference < 1e-15
         assert f"of {b};" in e.ax_scores.get_title()
-        heights = [bar.get_height() for bar in e.out_bars.bars]
-        np.testing.assert_allclose(heights[::2], e.exact)
-        np.testing.assert_allclose(heights[1::2], e.online)
+        # the table shows the running M, L and O after every block, and both results
+        table = [a for a in e._block_artists if hasattr(a, "get_text")][0].get_text()
+        assert len(table.splitlines()) == 1 + len(e.steps) + 3
+        for step in e.steps:
+            assert f"{step.row_max:4.1f}  {step.total:6.3f}" in table
+        assert f"O / L        = ({e.online[0]:.4f}, {e.online[1]:.4f})" in table
+        assert f"softmax(s) V = ({e.exact[0]:.4f}, {e.exact[1]:.4f})" in table
     # the running maximum lines: one per block, at the running maximum
     lines = [a for a in e._block_artists if hasattr(a, "get_ydata")]
     assert [line.get_ydata()[0] for line in lines] == [step.row_max for step in e.steps]
@@ -372,3 +430,51 @@ def test_online_softmax_explorer_result_does_not_depend_on_the_block_size():
 def test_without_stack_pre_drawing_says_why():
     with pytest.raises(RuntimeError, match="pre-drawn explorers need ipywidgets 8"):
         widgets.TemperatureExplorer().precomputed()
+
+
+def test_multi_head_explorer_shows_the_chosen_head():
+    from selfattention.numpy_backend import multi_head_self_attention
+
+    e = widgets.MultiHeadExplorer()
+    layer, x = e.layer, examples.embed(e.tokens)
+    w = (layer.w_q, layer.w_k, layer.w_v, layer.w_o)
+    for view, (heads, head) in enumerate([(1, 0), (2, 0), (2, 1)]):
+        frontend_sets(e.view, view)
+        expected = multi_head_self_attention(x, *w, num_heads=heads)[1][head]
+        np.testing.assert_allclose(e.weights, expected)
+        np.testing.assert_allclose(e.heatmap.image.get_array(), expected)
+        assert e.heatmap.ax.get_title() == e.VIEWS[view][0]
+
+
+def test_rotary_explorer_scores_depend_on_the_distance_only():
+    e = widgets.RotaryExplorer(position=2, distance=3)
+    at_3 = e.all_scores.copy()
+    np.testing.assert_allclose(
+        at_3, at_3[0], rtol=0, atol=1e-12
+    )  # flat along positions
+    frontend_sets(e.position, 9)
+    assert e.score == pytest.approx(at_3[0], abs=1e-12)
+    assert e.marker.get_xdata()[0] == 9
+    frontend_sets(e.distance, 5)
+    assert not np.allclose(e.all_scores, at_3)  # another distance, another level
+    np.testing.assert_allclose(e.line.get_ydata(), e.all_scores)
+
+
+def test_training_explorer_shows_the_snapshot_of_the_chosen_step():
+    pytest.importorskip("torch", reason="training needs torch")
+    from selfattention import training
+
+    result = training.train_referent_model(seed=0, steps=20, snapshot_every=10)
+    e = widgets.TrainingExplorer(result)
+    assert [v for _, v in e.step.options] == [0, 10, 20]
+    for step in (0, 20):
+        frontend_sets(e.step, step)
+        snapshot = e.snapshots[step]
+        for (layer, col), bars in e.bars.items():
+            row = snapshot.rows[e.sentences[col]][layer]
+            np.testing.assert_allclose([b.get_height() for b in bars.bars], row)
+        assert f"after {step} steps" in e.fig._suptitle.get_text()
+    first = e.snapshots[0].rows[e.sentences[0]]
+    assert (
+        np.abs(first - first.mean(axis=-1, keepdims=True)).max() < 0.1
+    )  # nearly uniform

@@ -1,4 +1,6 @@
-"""Small helpers the chapters use to show code and to put computed numbers into the prose."""
+"""Small helpers the chapters use to show code and to put computed
+numbers into the prose.
+"""
 
 from __future__ import annotations
 
@@ -11,35 +13,50 @@ import tracemalloc
 
 
 def show_source(*objects):
-    """Display the real source code of functions or classes of the package (never a pasted copy)."""
+    """Display the real source code of functions or classes of the package
+    (never a pasted copy).
+    """
     from IPython.display import Code
 
-    return Code("\n\n".join(inspect.getsource(obj).rstrip() for obj in objects), language="python")
+    return Code(
+        "\n\n".join(inspect.getsource(obj).rstrip() for obj in objects),
+        language="python",
+    )
 
 
-#: The MIME type of the outputs made by ``glue``. No front end displays it (the book drops it, see
-#: ``QuotedValueRenderer``); nbval compares it like any other output, so a value that changes fails the tests.
+#: The MIME type of the outputs made by ``glue``. No front end displays it (the book
+#: drops it, see ``QuotedValueRenderer``); nbval compares it like any other output, so a
+#: value that changes fails the tests.
 VALUE_MIME = "application/vnd.selfattention.value+json"
 
-#: Characters a quoted value may not contain: it is written into the prose as it is, with no delimiters.
+#: Characters a quoted value may not contain:
+#: it is written into the prose as it is, with no delimiters.
 _NOT_IN_VALUES = re.compile(r"[\s*_()\[\]<>`$|\\]")
 
 
 def glue(name: str, value) -> None:
     """Record ``value`` as the text that the prose quotes under ``name``.
 
-    In a chapter's markdown, the quoted number is written as plain text followed by a marker,
-    ``0.70<!-- value: it_top_weight -->``, which every front end (the book, JupyterLab, Colab, GitHub)
-    shows as plain "0.70". ``scripts/execute_notebooks.py`` writes each glued value in front of its marker,
-    and the tests fail when a quoted number differs from what the code computes.
+    In a chapter's markdown, the quoted number is written as plain text followed by a
+    marker, ``0.70<!-- value: it_top_weight -->``, which every front end (the book,
+    JupyterLab, Colab, GitHub) shows as plain "0.70". ``scripts/execute_notebooks.py``
+    writes each glued value in front of its marker, and the tests fail when a quoted
+    number differs from what the code computes.
 
-    ``value`` is a string formatted the way the prose shows it (``f"{x:.2f}"``) or an integer.
+    ``value`` is a string formatted the way the prose shows it
+    (``f"{x:.2f}"``) or an integer.
     """
     if isinstance(value, bool) or not isinstance(value, str | int):
-        raise TypeError(f"glue {name!r}: format the value as the prose shows it, e.g. f'{{x:.2f}}', got {value!r}")
+        raise TypeError(
+            f"glue {name!r}: format the value as the prose shows it, e.g. "
+            f"f'{{x:.2f}}', got {value!r}"
+        )
     text = str(value)
     if not text or _NOT_IN_VALUES.search(text):
-        raise ValueError(f"glue {name!r}: a quoted value must be one word without spaces or markup, got {text!r}")
+        raise ValueError(
+            f"glue {name!r}: a quoted value must be one word "
+            f"without spaces or markup, got {text!r}"
+        )
     try:
         from IPython.display import display
     except ImportError:  # plain Python: nothing to record
@@ -48,7 +65,9 @@ def glue(name: str, value) -> None:
 
 
 class QuotedValueRenderer:
-    """A MyST-NB output renderer (registered in pyproject.toml): ``glue`` outputs are for the prose only."""
+    """A MyST-NB output renderer (registered in pyproject.toml):
+    ``glue`` outputs are for the prose only.
+    """
 
     mime_priority_overrides = ()
 
@@ -57,25 +76,53 @@ class QuotedValueRenderer:
         return [] if data.mime_type == VALUE_MIME else None
 
 
-def side_by_side(left, right, titles=("NumPy", "PyTorch")):
-    """Display the real source of two functions in two columns (one above the other on narrow screens)."""
-    from pygments import highlight
-    from pygments.formatters import HtmlFormatter
-    from pygments.lexers import PythonLexer
+def compare_source(first, second, titles=("NumPy", "PyTorch")):
+    """The real source of two functions as ONE listing: the lines they share once, the
+    lines that differ as pairs, each marked with the initial of its function's title.
 
-    formatter = HtmlFormatter(noclasses=True, nowrap=False, style="default")
-    columns = []
-    for title, obj in zip(titles, (left, right), strict=True):
-        code = highlight(inspect.getsource(obj), PythonLexer(), formatter)
-        columns.append(f'<div style="flex:1 1 22em;min-width:0;overflow-x:auto"><p><b>{title}</b></p>{code}</div>')
-    html = f'<div style="display:flex;flex-wrap:wrap;gap:1em">{"".join(columns)}</div>'
-    return _HTMLWithText(
-        html, "\n\n".join(f"# {t}\n{inspect.getsource(o)}" for t, o in zip(titles, (left, right), strict=True))
+    It reads top to bottom on any screen (no side-by-side panes that scroll sideways),
+    and what differs stands out: in the book on a tinted background, in plain text
+    after an ``N |`` or ``P |`` mark. A first line says which mark is which.
+    """
+    import difflib
+    import html
+
+    a, b = (inspect.getsource(obj).rstrip().splitlines() for obj in (first, second))
+    # (None, line) for a shared line;
+    # (0, line) or (1, line) for a line of one function only
+    rows = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
+        None, a, b, autojunk=False
+    ).get_opcodes():
+        if tag == "equal":
+            rows += [(None, line) for line in a[i1:i2]]
+        else:
+            rows += [(0, line) for line in a[i1:i2]] + [(1, line) for line in b[j1:j2]]
+    marks = [title[0] for title in titles]
+    legend = f"# {marks[0]}: {titles[0]} only, {marks[1]}: {titles[1]} only"
+    text = "\n".join(
+        [legend]
+        + [f"{' ' if side is None else marks[side]} | {line}" for side, line in rows]
     )
+    # light yellow, light blue: dark text stays at full contrast on both
+    tints = ("#fff4d6", "#e3efff")
+    lines = [f'<span style="color:#444">{html.escape(legend)}</span>']
+    for side, line in rows:
+        mark = " " if side is None else marks[side]
+        style = "" if side is None else f' style="background:{tints[side]}"'
+        mark = f'<span style="color:#444">{mark} </span>'
+        lines.append(f"<span{style}>{mark}{html.escape(line)}</span>")
+    html_text = (
+        '<pre style="line-height:1.35;overflow-x:auto;padding:0.6em;'
+        'border:1px solid #ccc;border-radius:4px">' + "\n".join(lines) + "</pre>"
+    )
+    return _HTMLWithText(html_text, text)
 
 
 class _HTMLWithText:
-    """HTML for the browser, plain source text for everything else (and for nbval's comparison)."""
+    """HTML for the browser, plain source text for everything else
+    (and for nbval's comparison).
+    """
 
     def __init__(self, html: str, text: str):
         self.html, self.text = html, text
@@ -88,11 +135,13 @@ class _HTMLWithText:
 
 
 class status:  # noqa: N801 (used like a function: `with status("Loading the model"):`)
-    """A status line for a cell that takes more than a moment: ``with status("Loading the model"): ...``.
+    """A status line for a cell that takes more than a moment:
+    ``with status("Loading the model"): ...``.
 
-    While the block runs, the line reads "Loading the model… 3 s" and its clock ticks every half second;
-    ``update(text)`` adds what is being done now. When the block ends, the line disappears. Outside a
-    notebook (no IPython or no ipywidgets) it does nothing.
+    While the block runs, the line reads "Loading the model… 3 s" and its clock
+    ticks every half second; ``update(text)`` adds what is being done now. When the
+    block ends, the line disappears. Outside a notebook (no IPython or no ipywidgets)
+    it does nothing.
     """
 
     def __init__(self, message: str):
@@ -127,7 +176,9 @@ class status:  # noqa: N801 (used like a function: `with status("Loading the mod
         if self._line is not None:
             seconds = time.perf_counter() - self._start
             detail = f": {self.detail}" if self.detail else ""
-            self._line.value = f'<p style="color:#444">{self.message}{detail}… {seconds:.0f} s</p>'
+            self._line.value = (
+                f'<p style="color:#444">{self.message}{detail}… {seconds:.0f} s</p>'
+            )
 
     def _tick(self):
         while not self._done.wait(0.5):
@@ -143,7 +194,9 @@ class status:  # noqa: N801 (used like a function: `with status("Loading the mod
 
 
 def median_time(fn, repeats: int = 5) -> float:
-    """Seconds that ``fn()`` takes: the median of ``repeats`` runs after one warm-up run."""
+    """Seconds that ``fn()`` takes: the median of ``repeats`` runs
+    after one warm-up run.
+    """
     fn()
     times = []
     for _ in range(repeats):
@@ -154,8 +207,9 @@ def median_time(fn, repeats: int = 5) -> float:
 
 
 def peak_memory(fn) -> int:
-    """Bytes of the largest amount of memory that Python and NumPy held at once during ``fn()``,
-    beyond what was held before (tracemalloc; torch's own allocations are not seen)."""
+    """Bytes of the largest amount of memory that Python and NumPy held at once
+    during ``fn()``, beyond what was held before (tracemalloc; torch's own
+    allocations are not seen)."""
     tracemalloc.start()
     try:
         fn()

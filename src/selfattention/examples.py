@@ -1,8 +1,9 @@
 """The book's sentences, hand-built toy embeddings, and counter-examples.
 
-Nothing here is learned. Every word vector is written by hand from a few named features (is it alive? is it a
-place? is it about money?) so that a reader can see *why* one word attends to another. A trained model
-learns vectors with hundreds of unnamed dimensions instead; the chapter on a real model shows one.
+Nothing here is learned. Every word vector is written by hand from a few named features
+(is it alive? is it a place? is it about money?) so that a reader can see *why* one word
+attends to another. A trained model learns vectors with hundreds of unnamed dimensions
+instead; the chapter on a real model shows one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .numpy_backend import attention, self_attention
+from .numpy_backend import attention, blend, normalize, score, self_attention
 
 #: The named features: one column of every hand-built word vector each.
 FEATURES = (
@@ -40,20 +41,35 @@ def _vec(**features: float) -> np.ndarray:
     return v
 
 
-#: Hand-built word vectors (d_model = len(FEATURES)). Other words get a deterministic vector: see embed().
+#: Hand-built word vectors (d_model = len(FEATURES)). Other words get a deterministic
+#: vector: see embed().
 VOCABULARY: dict[str, np.ndarray] = {
-    **{w: _vec(glue=1.0) for w in ["the", "a", "an", "because", "too", "on", "of", "and", "to", "in", "at", "we"]},
-    **{w: _vec(alive=1.0, noun=1.0) for w in ["animal", "dog", "cat", "bird", "horse", "child", "chicken"]},
+    **{w: _vec(glue=1.0) for w in ["the", "a", "an", "because", "too", "on", "of"]},
+    **{w: _vec(glue=1.0) for w in ["and", "to", "in", "at", "we"]},
+    **{
+        w: _vec(alive=1.0, noun=1.0)
+        for w in ["animal", "dog", "cat", "bird", "horse", "child", "chicken"]
+    },
     **{w: _vec(place=1.0, noun=1.0) for w in ["street", "road", "bridge", "square"]},
     "river": _vec(place=0.5, nature=1.0, noun=1.0),
     "account": _vec(money=1.0, noun=1.0),
     "money": _vec(money=1.0, noun=1.0),
     "loan": _vec(money=1.0, noun=1.0),
-    "bank": _vec(place=0.3, nature=0.6, money=0.6, noun=1.0),  # ambiguous on purpose: river or money?
+    # ambiguous on purpose: river or money?
+    "bank": _vec(place=0.3, nature=0.6, money=0.6, noun=1.0),
     **{w: _vec(pronoun=1.0) for w in ["it", "she", "he", "they"]},
-    **{w: _vec(said_of_the_living=1.0) for w in ["tired", "hungry", "sleepy", "afraid", "scared", "old"]},
-    **{w: _vec(said_of_places=1.0) for w in ["wide", "busy", "narrow", "crowded", "icy"]},
-    **{w: _vec(action=1.0) for w in ["didn't", "cross", "crossed", "was", "is", "sat", "opened", "walked"]},
+    **{
+        w: _vec(said_of_the_living=1.0)
+        for w in ["tired", "hungry", "sleepy", "afraid", "scared", "old"]
+    },
+    **{
+        w: _vec(said_of_places=1.0)
+        for w in ["wide", "busy", "narrow", "crowded", "icy"]
+    },
+    **{
+        w: _vec(action=1.0)
+        for w in ["didn't", "cross", "crossed", "was", "is", "sat", "opened", "walked"]
+    },
 }
 
 #: The book's running example, and its variant that flips the meaning of "it".
@@ -68,49 +84,70 @@ MAX_WORD_LENGTH = 30
 
 
 class SentenceError(ValueError):
-    """A sentence the explorers cannot use; the message is meant for the reader, as it is."""
+    """A sentence the explorers cannot use;
+    the message is meant for the reader, as it is.
+    """
 
 
 def tokenize(sentence: str, *, max_tokens: int = MAX_TOKENS) -> list[str]:
-    """Split a sentence into lower-case word tokens (letters, digits and apostrophes); punctuation is dropped.
+    """Split a sentence into lower-case word tokens (letters, digits and apostrophes);
+    punctuation is dropped.
 
-    Raises SentenceError, with a message meant for a reader, for an empty sentence, one with no words, or one
-    with more than ``max_tokens`` words.
+    Raises SentenceError, with a message meant for a reader, for an empty sentence, one
+    with no words, or one with more than ``max_tokens`` words.
     """
     if not isinstance(sentence, str):
-        raise SentenceError(f"Please type a sentence (text), not {type(sentence).__name__}.")
+        raise SentenceError(
+            f"Please type a sentence (text), not {type(sentence).__name__}."
+        )
     text = unicodedata.normalize("NFKC", sentence).replace("\u2019", "'").lower()
     tokens = [t.strip("'") for t in re.findall(r"[^\W_]+(?:'[^\W_]+)*", text)]
     tokens = [t for t in tokens if t]
     if not tokens:
-        raise SentenceError("Type a sentence with at least one word (letters or digits).")
+        raise SentenceError(
+            "Type a sentence with at least one word (letters or digits)."
+        )
     if len(tokens) > max_tokens:
         raise SentenceError(
-            f"That sentence has {len(tokens)} words; the explorer shows at most {max_tokens}. Try a shorter one."
+            f"That sentence has {len(tokens)} words; the explorer shows at most "
+            f"{max_tokens}. Try a shorter one."
         )
     long = [t for t in tokens if len(t) > MAX_WORD_LENGTH]
     if long:
-        raise SentenceError(f"'{long[0][:12]}…' is longer than {MAX_WORD_LENGTH} characters; is it a real word?")
+        raise SentenceError(
+            f"'{long[0][:12]}…' is longer than {MAX_WORD_LENGTH} "
+            "characters; is it a real word?"
+        )
     return tokens
 
 
 def left_out(sentence: str) -> list[str]:
-    """Characters of ``sentence`` that ``tokenize`` leaves out although they are not punctuation or spaces
-    (emoji, other symbols), so an explorer can say so instead of dropping them silently."""
+    """Characters of ``sentence`` that ``tokenize`` leaves out although they are not
+    punctuation or spaces (emoji, other symbols), so an explorer can say so instead of
+    dropping them silently."""
     text = unicodedata.normalize("NFKC", sentence) if isinstance(sentence, str) else ""
     kept = set("".join(re.findall(r"[^\W_]+(?:'[^\W_]+)*", text)))
     dropped = (
-        ch for ch in text if ch not in kept and not ch.isspace() and not unicodedata.category(ch).startswith("P")
+        ch
+        for ch in text
+        if ch not in kept
+        and not ch.isspace()
+        and not unicodedata.category(ch).startswith("P")
     )
-    return list(dict.fromkeys(ch for ch in dropped if unicodedata.category(ch) not in ("Mn", "Cf")))
+    return list(
+        dict.fromkeys(
+            ch for ch in dropped if unicodedata.category(ch) not in ("Mn", "Cf")
+        )
+    )
 
 
 def unknown_word_vector(word: str) -> np.ndarray:
-    """The vector of a word the hand-built vocabulary lacks: small, pseudo-random, and always the same.
+    """The vector of a word the hand-built vocabulary lacks: small, pseudo-random,
+    and always the same.
 
-    The seed is the SHA-256 hash of the word, so a word gets the same vector on every machine and every run
-    (Python's own ``hash()`` changes between runs). Its length is 0.5: it takes part in attention but does not
-    dominate it.
+    The seed is the SHA-256 hash of the word, so a word gets the same vector on every
+    machine and every run (Python's own ``hash()`` changes between runs). Its length is
+    0.5: it takes part in attention but does not dominate it.
     """
     seed = int.from_bytes(hashlib.sha256(word.encode("utf-8")).digest()[:8], "little")
     v = np.random.default_rng(seed).standard_normal(len(FEATURES))
@@ -119,7 +156,9 @@ def unknown_word_vector(word: str) -> np.ndarray:
 
 def embed(tokens: list[str]) -> np.ndarray:
     """Stack the vectors of ``tokens`` into x of shape (n, d_model)."""
-    return np.stack([VOCABULARY[t] if t in VOCABULARY else unknown_word_vector(t) for t in tokens])
+    return np.stack(
+        [VOCABULARY[t] if t in VOCABULARY else unknown_word_vector(t) for t in tokens]
+    )
 
 
 def known(tokens: list[str]) -> list[bool]:
@@ -127,52 +166,156 @@ def known(tokens: list[str]) -> list[bool]:
     return [t in VOCABULARY for t in tokens]
 
 
-def _projection(pairs: dict[str, str], d_out: int, columns: list[str], strength: float) -> np.ndarray:
-    """A (d_model, d_out) matrix copying feature ``a`` into output column ``b`` for each a → b in pairs."""
-    w = np.zeros((len(FEATURES), d_out))
-    for source, target in pairs.items():
-        w[_F[source], columns.index(target)] = strength
+def matrix(entries: dict[tuple[str, str], float], rows, columns) -> np.ndarray:
+    """A (len(rows), len(columns)) matrix with named rows and columns, zero except
+    ``{(row, column): value}``.
+    """
+    w = np.zeros((len(rows), len(columns)))
+    for (row, column), value in entries.items():
+        w[list(rows).index(row), list(columns).index(column)] = value
     return w
 
 
 @dataclass(frozen=True)
 class Layer:
-    """One hand-built self-attention layer: its name, what it does, and its projections."""
+    """One hand-built self-attention layer: what it does,
+    and its projections, with named columns.
+
+    The rows of every matrix are the features of ``FEATURES``. The columns of ``w_q``
+    and ``w_k`` are the ``roles`` this layer matches queries and keys on (d_k of them);
+    ``w_v``'s columns are the features again.
+    """
 
     name: str
     purpose: str
-    w_q: np.ndarray  # (d_model, d_k)
-    w_k: np.ndarray  # (d_model, d_k)
+    roles: tuple[str, ...]
+    w_q: np.ndarray  # (d_model, d_k): what a token looks for
+    w_k: np.ndarray  # (d_model, d_k): what a token offers to be found by
     w_v: np.ndarray  # (d_model, d_model): what a token passes on when it is attended to
 
 
-def hand_built_layers(strength: float = 2.2) -> tuple[Layer, Layer]:
-    """Two self-attention layers, written by hand, that resolve "it" in the book's sentence.
+#: How strongly the hand-built layers match a query with a key
+#: (see chapter 6, "Inside the hand-built layers").
+STRENGTH = 2.2
 
-    Layer 1, "find the description": pronouns look for an adjective (keys: the two "said of" features) and
-    copy it into their own vector, so "it" becomes "it, the tired one".
-    Layer 2, "find the referent": a pronoun that now carries "said of the living" looks for something alive;
-    one that carries "said of places" looks for a place.
-    Each token's new vector is its old vector plus what it gathered (a residual connection).
+
+def hand_built_layers(strength: float = STRENGTH) -> tuple[Layer, Layer]:
+    """Two self-attention layers, written by hand,
+    that resolve "it" in the book's sentence.
+
+    Every non-zero entry is one rule. A query and a key that share a role score
+    ``strength²`` (divided by √d_k); everything else scores 0. The values pass on
+    features; each token's new vector is its old vector plus what it gathered
+    (a residual connection, see ``contextualize``).
     """
-    # Layer 1: query "I am a pronoun, looking for a description"; key "I am a description".
-    cols1 = ["wants description"]
-    w_q1 = _projection({"pronoun": "wants description"}, 1, cols1, strength)
-    w_k1 = _projection(
-        {"said of the living": "wants description", "said of places": "wants description"}, 1, cols1, strength
+    s = strength
+    # Layer 1, "find the description": a pronoun's query asks for a description; an
+    # adjective's key offers one. Its value passes on which kind of adjective it is, so
+    # "it" becomes "it, the one called tired".
+    roles1 = ("description",)
+    w_q1 = matrix({("pronoun", "description"): s}, FEATURES, roles1)
+    w_k1 = matrix(
+        {
+            ("said of the living", "description"): s,
+            ("said of places", "description"): s,
+        },
+        FEATURES,
+        roles1,
     )
-    w_v1 = np.zeros((len(FEATURES), len(FEATURES)))
-    for f in ("said of the living", "said of places"):
-        w_v1[_F[f], _F[f]] = 1.0  # a description passes on which kind of description it is
-    # Layer 2: query "I was described as living / as a place"; key "I am alive / a place".
-    cols2 = ["alive", "place"]
-    w_q2 = _projection({"said of the living": "alive", "said of places": "place"}, 2, cols2, strength)
-    w_k2 = _projection({"alive": "alive", "place": "place"}, 2, cols2, strength)
-    w_v2 = np.eye(len(FEATURES))  # a noun passes on everything it is
+    w_v1 = matrix(
+        {
+            ("said of the living", "said of the living"): 1.0,
+            ("said of places", "said of places"): 1.0,
+        },
+        FEATURES,
+        FEATURES,
+    )
+    # Layer 2, "find the referent": a token called tired asks for something alive, one
+    # called wide for a place; a living noun's key offers "alive", a place's key offers
+    # "place". Its value passes on the whole token.
+    roles2 = ("alive", "place")
+    w_q2 = matrix(
+        {("said of the living", "alive"): s, ("said of places", "place"): s},
+        FEATURES,
+        roles2,
+    )
+    w_k2 = matrix({("alive", "alive"): s, ("place", "place"): s}, FEATURES, roles2)
+    w_v2 = np.eye(len(FEATURES))
     return (
-        Layer("find the description", "pronouns gather the adjective said of them", w_q1, w_k1, w_v1),
-        Layer("find the referent", "pronouns look for a noun that fits that adjective", w_q2, w_k2, w_v2),
+        Layer(
+            "find the description",
+            "pronouns gather the adjective said of them",
+            roles1,
+            w_q1,
+            w_k1,
+            w_v1,
+        ),
+        Layer(
+            "find the referent",
+            "pronouns look for a noun that fits that adjective",
+            roles2,
+            w_q2,
+            w_k2,
+            w_v2,
+        ),
     )
+
+
+@dataclass(frozen=True)
+class HeadedLayer:
+    """A hand-built layer for ``multi_head_self_attention``: square projections whose
+    columns are split into heads. ``columns`` names the d_model columns of the projected
+    queries, keys and values ("" where unused); the first d_model / num_heads columns
+    belong to head 1, the next to head 2, and so on."""
+
+    name: str
+    columns: tuple[str, ...]
+    w_q: np.ndarray  # (d_model, d_model)
+    w_k: np.ndarray  # (d_model, d_model)
+    w_v: np.ndarray  # (d_model, d_model)
+    w_o: np.ndarray  # (d_model, d_model): the concatenated heads back to the features
+
+
+def two_head_layer(strength: float = 3.0) -> HeadedLayer:
+    """One layer, two jobs: "it" needs the adjective said of it AND a noun,
+    from the same query.
+
+    Run it with ``num_heads=2`` and each job gets a head (columns 0-4 and 5-9) with a
+    softmax of its own; with ``num_heads=1`` the same matrices make one head that must
+    split one row of weights between both jobs.
+    """
+    s = strength
+    columns = (
+        ("description", "living", "places", "", "")  # head 1
+        + ("noun", "alive", "place", "is noun", "")  # head 2
+    )
+    # Head 1 (columns 0-4): a pronoun asks for a description; adjectives offer one
+    # and pass on their kind.
+    # Head 2 (columns 5-9): a pronoun asks for a noun; nouns offer one and pass on
+    # what they are.
+    w_q = matrix(
+        {("pronoun", "description"): s, ("pronoun", "noun"): s}, FEATURES, columns
+    )
+    w_k = matrix(
+        {
+            ("said of the living", "description"): s,
+            ("said of places", "description"): s,
+            ("noun", "noun"): s,
+        },
+        FEATURES,
+        columns,
+    )
+    passed_on = {
+        ("said of the living", "living"): 1.0,
+        ("said of places", "places"): 1.0,
+        ("alive", "alive"): 1.0,
+        ("place", "place"): 1.0,
+        ("noun", "is noun"): 1.0,
+    }
+    w_v = matrix(passed_on, FEATURES, columns)
+    # each column of the concatenated heads goes back to the feature it came from
+    w_o = w_v.T.copy()
+    return HeadedLayer("description and noun", columns, w_q, w_k, w_v, w_o)
 
 
 @dataclass(frozen=True)
@@ -189,7 +332,9 @@ class Contextualized:
         return self.outputs[layer][self.tokens.index(token)]
 
     def row(self, token: str, layer: int = -1) -> dict[str, float]:
-        """The attention row of the first ``token``: {key token: weight}, repeated key words summed."""
+        """The attention row of the first ``token``: {key token: weight},
+        repeated key words summed.
+        """
         i = self.tokens.index(token)
         result: dict[str, float] = {}
         for t, w in zip(self.tokens, self.weights[layer][i], strict=True):
@@ -197,14 +342,23 @@ class Contextualized:
         return result
 
 
-def contextualize(sentence: str | list[str], layers=None) -> Contextualized:
-    """Run the hand-built layers over a sentence (text or tokens)."""
+def contextualize(
+    sentence: str | list[str], layers=None, positions=None
+) -> Contextualized:
+    """Run the hand-built layers over a sentence (text or tokens).
+
+    ``positions``, an (n, d_model) array, is added to the token vectors first
+    (see the word-order chapter).
+    """
     tokens = tokenize(sentence) if isinstance(sentence, str) else list(sentence)
     layers = hand_built_layers() if layers is None else layers
     x = embed(tokens)  # (n, d_model)
+    if positions is not None:
+        x = x + positions  # (n, d_model): each token's vector now also says where it is
     inputs, weights, outputs = x, [], []
     for layer in layers:
-        gathered, w = self_attention(x, layer.w_q, layer.w_k, layer.w_v)  # (n, d_model), (n, n)
+        # gathered (n, d_model), w (n, n)
+        gathered, w = self_attention(x, layer.w_q, layer.w_k, layer.w_v)
         x = x + gathered  # residual: keep what the token was, add what it gathered
         weights.append(w)
         outputs.append(x)
@@ -212,9 +366,11 @@ def contextualize(sentence: str | list[str], layers=None) -> Contextualized:
 
 
 def plain_self_attention(sentence: str | list[str]) -> Contextualized:
-    """The plainest self-attention: each token's own vector is its query, key and value, ``attention(x, x, x)``.
+    """The plainest self-attention: each token's own vector is its query, key and value,
+    ``attention(x, x, x)``.
 
-    No projections, no residual: the output of a token is just the weighted average of the sentence's vectors.
+    No projections, no residual: the output of a token is just the weighted average of
+    the sentence's vectors.
     """
     tokens = tokenize(sentence) if isinstance(sentence, str) else list(sentence)
     x = embed(tokens)  # (n, d_model)
@@ -222,19 +378,64 @@ def plain_self_attention(sentence: str | list[str]) -> Contextualized:
     return Contextualized(tokens, x, [w], [out])
 
 
+@dataclass(frozen=True)
+class WorkedExample:
+    """One row of attention, step by step: the row of "it" in the second hand-built
+    layer (chapters 3-5).
+    """
+
+    tokens: list[str]
+    query_token: str
+    roles: tuple[str, ...]  # the names of the d_k query and key columns
+    query: np.ndarray  # (d_k,): what the query token looks for
+    keys: np.ndarray  # (n, d_k): what each token offers
+    scores: np.ndarray  # (n,): step 1, score(query, keys)
+    weights: np.ndarray  # (n,): step 2, normalize(scores)
+    values: np.ndarray  # (n, d_model): what each token passes on
+    output: np.ndarray  # (d_model,): step 3, blend(weights, values)
+
+
+def worked_example(sentence: str = SENTENCE, query_token: str = "it") -> WorkedExample:
+    """The row of ``query_token`` in layer 2 of ``contextualize(sentence)``,
+    computed one step at a time.
+
+    Layer 1 runs first (it gives "it" a share of its adjective); its outputs are the
+    vectors that layer 2's projections turn into the query, keys and values below.
+    """
+    tokens = tokenize(sentence)
+    _, layer2 = hand_built_layers()
+    x = contextualize(tokens).outputs[0]  # (n, d_model): the vectors entering layer 2
+    i = tokens.index(query_token)
+    query = x[i] @ layer2.w_q  # (d_model,) @ (d_model, d_k) -> (d_k,)
+    keys = x @ layer2.w_k  # (n, d_k)
+    values = x @ layer2.w_v  # (n, d_model)
+    scores = score(query[None, :], keys)[0]  # (n,): query · key / √d_k
+    weights = normalize(scores)  # (n,)
+    output = blend(weights[None, :], values)[0]  # (d_model,)
+    return WorkedExample(
+        tokens, query_token, layer2.roles, query, keys, scores, weights, values, output
+    )
+
+
 def cosine(a, b) -> float:
-    """Cosine similarity of two vectors: 1 for the same direction, 0 for perpendicular ones."""
+    """Cosine similarity of two vectors: 1 for the same direction,
+    0 for perpendicular ones.
+    """
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
 
 
-def recurrent_influence(distances, *, d: int = 16, gain: float = 0.9, seed: int = 0) -> np.ndarray:
-    """How much a simple recurrent network's last state still depends on its first input, per distance.
+def recurrent_influence(
+    distances, *, d: int = 16, gain: float = 0.9, seed: int = 0
+) -> np.ndarray:
+    """How much a simple recurrent network's last state still depends on its first
+    input, per distance.
 
-    The network reads one token at a time, h_t = tanh(W h_{t-1} + x_t), with a random orthogonal W scaled by
-    ``gain``. For each distance the first input is nudged and the change of the final state is measured
-    (a finite-difference estimate of the norm of d h_last / d x_first). Information must pass through every
-    step in between, so this shrinks with the distance.
+    The network reads one token at a time, h_t = tanh(W h_{t-1} + x_t), with a random
+    orthogonal W scaled by ``gain``. For each distance the first input is nudged and the
+    change of the final state is measured (a finite-difference estimate of the norm of
+    d h_last / d x_first). Information must pass through every step in between, so
+    this shrinks with the distance.
     """
     rng = np.random.default_rng(seed)
     w = gain * np.linalg.qr(rng.standard_normal((d, d)))[0]  # (d, d)
@@ -251,51 +452,19 @@ def recurrent_influence(distances, *, d: int = 16, gain: float = 0.9, seed: int 
     nudged = xs.copy()
     nudged[0] += nudge
     return np.array(
-        [np.linalg.norm(last_state(nudged, n) - last_state(xs, n)) / np.linalg.norm(nudge) for n in distances]
+        [
+            np.linalg.norm(last_state(nudged, n) - last_state(xs, n))
+            / np.linalg.norm(nudge)
+            for n in distances
+        ]
     )
-
-
-@dataclass(frozen=True)
-class OnlineStep:
-    """The running state of the online softmax after one block of keys."""
-
-    keys: slice  # which keys this block held
-    block_max: float  # the largest score in the block
-    row_max: float  # the largest score seen so far
-    correction: float  # exp(old row_max - new row_max): how much the earlier sums shrink
-    total: float  # running sum of exp(score - row_max)
-    output: np.ndarray  # running (unnormalized) sum of exp(score - row_max) · value
-
-
-def online_softmax_trace(scores, values, block_size: int) -> list[OnlineStep]:
-    """Follow the online softmax for ONE query, block by block, keeping every intermediate number.
-
-    ``scores`` (m,) are the query's scores, ``values`` (m, d_v) the value vectors. After the last step,
-    ``output / total`` equals ``softmax(scores) @ values``: the same update as ``chunked_attention``, spelled
-    out for a reader to follow by hand.
-    """
-    scores = np.asarray(scores, dtype=float)
-    values = np.asarray(values, dtype=float)
-    row_max, total, output = -np.inf, 0.0, np.zeros(values.shape[1])
-    steps = []
-    for start in range(0, len(scores), block_size):
-        keys = slice(start, min(start + block_size, len(scores)))
-        block = scores[keys]
-        new_max = max(row_max, float(block.max()))
-        correction = float(np.exp(row_max - new_max))  # 0 on the first block: nothing to rescale yet
-        weights = np.exp(block - new_max)  # (b,): this block's unnormalized weights
-        total = total * correction + float(weights.sum())
-        output = output * correction + weights @ values[keys]  # (d_v,)
-        row_max = new_max
-        steps.append(OnlineStep(keys, float(block.max()), row_max, correction, total, output.copy()))
-    return steps
 
 
 def naive_softmax(x, axis=-1):
     """A softmax WITHOUT subtracting the maximum: the counter-example of the book.
 
-    exp(1000) is inf in float64 (and exp(89) already in float32), so large scores give inf / inf = NaN.
-    Use ``selfattention.softmax`` instead.
+    exp(1000) is inf in float64 (and exp(89) already in float32), so large scores give
+    inf / inf = NaN. Use ``selfattention.softmax`` instead.
     """
     e = np.exp(np.asarray(x))
     return e / e.sum(axis=axis, keepdims=True)

@@ -3,8 +3,8 @@
     from selfattention.exercises import check
     check("softmax-by-hand", [0.125, 0.25, 0.625])
 
-Every expected answer is computed with the package's own functions when you ask, never typed in as a
-number, so an exercise cannot disagree with the code the chapter shows.
+Every expected answer is computed with the package's own functions when you ask, never
+typed in as a number, so an exercise cannot disagree with the code the chapter shows.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import examples
-from .numpy_backend import attention, blend, score, softmax
+from .fast import online_softmax_trace
+from .numpy_backend import attention, blend, score, self_attention, softmax
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,11 @@ class Feedback:
 
     def _repr_html_(self) -> str:
         colour = "#1b7f3b" if self.correct else "#b00020"
-        return f'<p style="color:{colour}"><b>{"✓ Correct." if self.correct else "✗ Not yet."}</b> {self.message}</p>'
+        return (
+            f'<p style="color:{colour}"><b>'
+            f"{'✓ Correct.' if self.correct else '✗ Not yet.'}"
+            f"</b> {self.message}</p>"
+        )
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,8 @@ class Exercise:
     kind: str  # "number", "array", "shape", "word" or "function"
     hint: str
     tolerance: float = 1e-6
+    # said after a right answer, when there is more to say than the answer
+    note: str = ""
 
 
 def _hungry_referent():
@@ -58,6 +65,46 @@ def _tired_looks_at():
     return max(row, key=row.get)
 
 
+def _largest_weight_without_residual():
+    tokens = examples.tokenize(examples.SENTENCE)
+    x = examples.embed(tokens)  # (n, d_model)
+    for layer in examples.hand_built_layers():
+        # no residual: x + ... is missing
+        x, weights = self_attention(x, layer.w_q, layer.w_k, layer.w_v)
+    return float(weights[tokens.index("it")].max())
+
+
+def _multi_head_weights_shape(n, d_model, num_heads):
+    from .numpy_backend import multi_head_self_attention
+
+    w = np.eye(d_model)
+    return multi_head_self_attention(
+        np.zeros((n, d_model)), w, w, w, w, num_heads=num_heads
+    )[1].shape
+
+
+def _sinusoid(position, feature):
+    from .numpy_backend import sinusoidal_positions
+
+    return float(
+        sinusoidal_positions(position + 1, 2 * (feature // 2 + 1))[position, feature]
+    )
+
+
+def _rotary_same_distance(score_at_9_and_4):
+    """Rotate a query and a key whose score at positions 9 and 4 is given;
+    return their score at 25 and 20.
+    """
+    from .numpy_backend import rotary
+
+    rng = np.random.default_rng(0)
+    q, k = rng.standard_normal((2, 8))
+    qs, ks = rotary(np.tile(q, (26, 1))), rotary(np.tile(k, (26, 1)))  # (positions, d)
+    # scale k so that the first score is the given one
+    factor = score_at_9_and_4 / float(qs[9] @ ks[4])
+    return float(qs[25] @ ks[20]) * factor
+
+
 def _pretrained_heads():
     from . import pretrained
 
@@ -65,30 +112,45 @@ def _pretrained_heads():
     return config.num_hidden_layers * config.num_attention_heads
 
 
-def _variance_of_dot_products(d_k=256, samples=20000):
-    rng = np.random.default_rng(0)
-    q, k = rng.standard_normal((2, samples, d_k))
-    return float(np.var(np.einsum("sd,sd->s", q, k)))
+def _variance_of_dot_products(d_k=256):
+    # q·k is a sum of d_k independent products q_i k_i, each with mean 0 and variance
+    # E[q_i²] E[k_i²] = 1; the variances of independent terms add up: d_k times 1.
+    # Exact, not a simulation.
+    return float(d_k)
+
+
+def _referent_scored(sentence):
+    ex = examples.worked_example(sentence)
+    return ex.tokens[int(np.argmax(ex.scores))]
 
 
 EXERCISES: dict[str, Exercise] = {
     "intuition-hungry": Exercise(
-        'Replace "tired" with "hungry". Which token gets the largest weight in the row of "it" (last layer)?',
+        'Replace "tired" with "hungry". Which token gets the largest weight in the row '
+        'of "it" (last layer)?',
         _hungry_referent,
         "word",
         '"hungry" is said of living things, like "tired".',
     ),
     "self-shapes": Exercise(
-        "Self-attention over 5 tokens gives an attention matrix of which shape? Answer as a tuple (rows, columns).",
-        lambda: attention(np.zeros((5, 3)), np.zeros((5, 3)), np.zeros((5, 2)))[1].shape,
+        "Self-attention over 5 tokens gives an attention matrix of which shape? "
+        "Answer as a tuple (rows, columns).",
+        lambda: (
+            attention(np.zeros((5, 3)), np.zeros((5, 3)), np.zeros((5, 2)))[1].shape
+        ),
         "shape",
-        "One row per query, one column per key; in self-attention both are the same 5 tokens.",
+        "One row per query, one column per key; "
+        "in self-attention both are the same 5 tokens.",
     ),
     "cross-shapes": Exercise(
-        "Cross-attention from a 5-token sentence (queries) to a 7-token sentence (keys and values): weights shape?",
-        lambda: attention(np.zeros((5, 3)), np.zeros((7, 3)), np.zeros((7, 2)))[1].shape,
+        "Cross-attention from a 5-token sentence (queries) to a 7-token sentence "
+        "(keys and values): weights shape?",
+        lambda: (
+            attention(np.zeros((5, 3)), np.zeros((7, 3)), np.zeros((7, 2)))[1].shape
+        ),
         "shape",
-        "Rows: the sequence that asks (queries). Columns: the sequence that is looked at (keys).",
+        "Rows: the sequence that asks (queries). Columns: "
+        "the sequence that is looked at (keys).",
     ),
     "score-by-hand": Exercise(
         "q = [1, 2, 0, 1] and k = [2, 0, 1, 3]. What is the scaled score q·k / √d_k?",
@@ -97,11 +159,22 @@ EXERCISES: dict[str, Exercise] = {
         "Multiply entry by entry and add: 2 + 0 + 0 + 3; then divide by √4.",
     ),
     "score-variance": Exercise(
-        "q and k have d_k = 256 independent standard-normal entries. About how large is the variance of q·k?",
+        "q and k have d_k = 256 independent standard-normal entries. "
+        "About how large is the variance of q·k?",
         _variance_of_dot_products,
         "number",
-        "Each product q_i k_i has variance 1, and the variances of independent terms add up.",
-        tolerance=0.05,  # relative: a sampling estimate
+        "Each product q_i k_i has variance 1, "
+        "and the variances of independent terms add up.",
+        tolerance=0.05,  # relative: an answer read off a simulation is close, not exact
+        note="Exactly d_k: every product q_i k_i adds a variance of 1.",
+    ),
+    "score-wide": Exercise(
+        'In the running example, change "tired" to "wide". '
+        "Which token now gets the only score above 0?",
+        lambda: _referent_scored(examples.SENTENCE_WIDE),
+        "word",
+        '"wide" is said of places: the query of "it" now asks for a place. '
+        "Which token offers one?",
     ),
     "softmax-by-hand": Exercise(
         "What is softmax([0, ln 2, ln 5])? Answer as a list of three numbers.",
@@ -115,11 +188,28 @@ EXERCISES: dict[str, Exercise] = {
         "array",
         "Subtracting the same number from every score does not change the softmax.",
     ),
+    "softmax-two-tokens": Exercise(
+        'The running example with only two tokens, "animal" (score 3.17) and "it" '
+        '(score 0): what weight does "animal" get?',
+        lambda: softmax([examples.worked_example().scores[1], 0.0])[0],
+        "number",
+        "exp(3.17) against exp(0) = 1: divide the first by their sum.",
+        tolerance=1e-3,
+    ),
     "blend-by-hand": Exercise(
-        "Weights [0.5, 0.25, 0.25] blend the values [2, 0], [0, 4] and [4, 4]. What is the output vector?",
+        "Weights [0.5, 0.25, 0.25] blend the values [2, 0], [0, 4] and [4, 4]. "
+        "What is the output vector?",
         lambda: blend([[0.5, 0.25, 0.25]], [[2.0, 0.0], [0.0, 4.0], [4.0, 4.0]])[0],
         "array",
-        "Half of the first value plus a quarter of each of the others, coordinate by coordinate.",
+        "Half of the first value plus a quarter of each of the others, "
+        "coordinate by coordinate.",
+    ),
+    "blend-pronoun": Exercise(
+        'In the running example, what is the "pronoun" feature of the output of "it"?',
+        lambda: examples.worked_example().output[examples.FEATURES.index("pronoun")],
+        "number",
+        'Only "it" itself is a pronoun: its own weight times its pronoun feature (1).',
+        tolerance=1e-3,
     ),
     "matrix-tired": Exercise(
         'In the last layer, which token does "tired" give its largest weight to?',
@@ -127,18 +217,94 @@ EXERCISES: dict[str, Exercise] = {
         "word",
         'Read the row of "tired" in the heatmap of layer 2.',
     ),
+    "matrix-no-residual": Exercise(
+        "Without the residual connection, what is the largest weight in the "
+        'row of "it" in layer 2?',
+        _largest_weight_without_residual,
+        "number",
+        "Give each layer only what the previous one gathered: "
+        "x, w = self_attention(x, ...), without x + ...",
+        tolerance=1e-3,
+    ),
     "code-loop": Exercise(
-        "Write attention(q, k, v) with plain Python loops (no matrix products) and pass the function itself.",
+        "Write attention(q, k, v) with plain Python loops (no matrix products) and "
+        "pass the function itself.",
         lambda: attention,
         "function",
-        "For each query: scores with every key, softmax, then the weighted sum of the values.",
+        "For each query: scores with every key, softmax, "
+        "then the weighted sum of the values.",
     ),
     "online-rescale": Exercise(
-        "So far the running maximum is 2 and the running sum is 1.5. The next block's largest score is 3. "
-        "By what factor must the running sum be multiplied before the new block's terms are added?",
-        lambda: examples.online_softmax_trace([2.0, 3.0], [[0.0], [0.0]], block_size=1)[1].correction,
+        "So far the running maximum is 2 and the running sum is 1.5. "
+        "The next block's largest score is 3. By what factor must the running sum be "
+        "multiplied before the new block's terms are added?",
+        lambda: (
+            online_softmax_trace([2.0, 3.0], [[0.0], [0.0]], block_size=1)[1].correction
+        ),
         "number",
         "The old terms were exp(score - 2); they must become exp(score - 3).",
+    ),
+    "heads-size": Exercise(
+        "d_model = 384 and 12 heads per layer: "
+        "how long are the vectors each head works with?",
+        lambda: 384 // 12,
+        "number",
+        "The heads split the d_model columns into equal slices, one per head.",
+    ),
+    "heads-weights-shape": Exercise(
+        "A sentence of 16 tokens and 12 heads: "
+        "the shape of the weights multi_head_self_attention returns?",
+        lambda: _multi_head_weights_shape(16, 384, 12),
+        "shape",
+        "One n × n attention matrix per head: (heads, n, n).",
+    ),
+    "positions-first": Exercise(
+        "What is PE[1, 0], the first feature of the sinusoidal position "
+        "vector of position 1?",
+        lambda: _sinusoid(1, 0),
+        "number",
+        "PE[p, 0] = sin(p / 10000^0) = sin(p).",
+        tolerance=1e-3,
+    ),
+    "positions-rotary": Exercise(
+        "Rotary positions: query at 9 and key at 4 score 0.8. "
+        "What do they score at positions 25 and 20?",
+        lambda: _rotary_same_distance(0.8),
+        "number",
+        "With rotary positions the score depends on the two positions only "
+        "through their distance.",
+        tolerance=1e-3,
+    ),
+    "summary-shapes": Exercise(
+        "X (6, 8), W_Q and W_K (8, 4), W_V (8, 5): "
+        "the shape of the output of self-attention?",
+        lambda: (
+            self_attention(
+                np.zeros((6, 8)), np.zeros((8, 4)), np.zeros((8, 4)), np.zeros((8, 5))
+            )[0].shape
+        ),
+        "shape",
+        "One output row per token; each output is a blend of values, "
+        "which have d_v columns.",
+    ),
+    "summary-row": Exercise(
+        "A row of scores is (2, 0, 0). What weight does the first key get?",
+        lambda: softmax([2.0, 0.0, 0.0])[0],
+        "number",
+        "exp(2) against exp(0) + exp(0) = 2.",
+        tolerance=1e-3,
+    ),
+    "learning-both": Exercise(
+        'With "old" fitting animals and places, what probability does a trained model '
+        'give "animal" in "…because it was too old."?',
+        # every "old" sentence is in the data twice, once with each answer
+        lambda: 1 / 2,
+        "number",
+        "The same sentence is trained with both answers: what is the best a model can "
+        "do?",
+        tolerance=0.4,  # relative: a trained model comes near 1/2, not to it
+        note="Each such sentence is in the data with both answers; "
+        "the best is an even split.",
     ),
     "model-heads": Exercise(
         "How many attention matrices does all-MiniLM-L6-v2 compute for one sentence?",
@@ -147,7 +313,8 @@ EXERCISES: dict[str, Exercise] = {
         "One per head in every layer: look at model.config.",
     ),
     "cost-memory": Exercise(
-        "How many MiB does one float32 attention matrix take for n = 4096 tokens and 8 heads?",
+        "How many MiB does one float32 attention matrix take "
+        "for n = 4096 tokens and 8 heads?",
         lambda: 8 * 4096 * 4096 * np.dtype(np.float32).itemsize / 2**20,
         "number",
         "n × n numbers per head, 4 bytes each, 8 heads; 1 MiB = 2**20 bytes.",
@@ -162,7 +329,10 @@ def question(exercise: str) -> str:
 
 def _get(exercise: str) -> Exercise:
     if exercise not in EXERCISES:
-        raise KeyError(f"no exercise called {exercise!r}; the exercises are: {', '.join(EXERCISES)}")
+        raise KeyError(
+            f"no exercise called {exercise!r}; the exercises are: "
+            f"{', '.join(EXERCISES)}"
+        )
     return EXERCISES[exercise]
 
 
@@ -182,14 +352,24 @@ def check(exercise: str, answer) -> Feedback:
         got = np.asarray(answer, dtype=float)
         want = np.asarray(expected, dtype=float)
         if got.shape != want.shape:
-            return Feedback(False, f"Expected {want.size} number(s), got {got.size}. {ex.hint}")
-        shown = np.array2string(np.round(want, 4), separator=", ") if want.ndim else f"{float(want):.4g}"
-        if ex.kind == "number" and ex.tolerance >= 0.01:  # an estimate: compare relatively
+            return Feedback(
+                False, f"Expected {want.size} number(s), got {got.size}. {ex.hint}"
+            )
+        shown = (
+            np.array2string(np.round(want, 4), separator=", ")
+            if want.ndim
+            else f"{float(want):.4g}"
+        )
+        if ex.kind == "number" and ex.tolerance >= 0.01:
+            # an estimate is fine: compare relatively
             ok = bool(np.allclose(got, want, rtol=ex.tolerance, atol=0))
-            verdict = f"A simulation gives about {shown}."
         else:
-            ok = bool(np.allclose(got, want, rtol=0, atol=max(ex.tolerance, 1e-3 * np.abs(want).max())))
-            verdict = f"The answer is {shown}."
+            ok = bool(
+                np.allclose(
+                    got, want, rtol=0, atol=max(ex.tolerance, 1e-3 * np.abs(want).max())
+                )
+            )
+        verdict = f"The answer is {shown}." + (f" {ex.note}" if ex.note else "")
         return Feedback(ok, verdict if ok else ex.hint)
     except (TypeError, ValueError) as err:
         return Feedback(False, f"Could not read the answer ({err}). {ex.hint}")
@@ -197,10 +377,16 @@ def check(exercise: str, answer) -> Feedback:
 
 def _check_function(fn, reference, hint) -> Feedback:
     if not callable(fn):
-        return Feedback(False, "Pass the function itself, e.g. check('code-loop', my_attention).")
+        return Feedback(
+            False, "Pass the function itself, e.g. check('code-loop', my_attention)."
+        )
     rng = np.random.default_rng(0)
     for n, m, d_k, d_v in [(1, 1, 1, 1), (3, 4, 2, 5), (6, 6, 4, 3)]:
-        q, k, v = rng.standard_normal((n, d_k)), rng.standard_normal((m, d_k)), rng.standard_normal((m, d_v))
+        q, k, v = (
+            rng.standard_normal((n, d_k)),
+            rng.standard_normal((m, d_k)),
+            rng.standard_normal((m, d_v)),
+        )
         result = fn(q.tolist(), k.tolist(), v.tolist())
         result = result[0] if isinstance(result, tuple) else result
         expected, _ = reference(q, k, v)
@@ -208,10 +394,15 @@ def _check_function(fn, reference, hint) -> Feedback:
         if got.shape != expected.shape:
             return Feedback(
                 False,
-                f"For n={n}, m={m}, d_v={d_v} the output should have shape {expected.shape}, got {got.shape}.",
+                f"For n={n}, m={m}, d_v={d_v} the output should have shape "
+                f"{expected.shape}, got {got.shape}.",
             )
         if not np.allclose(got, expected, rtol=1e-6, atol=1e-9):
             return Feedback(
-                False, f"Wrong numbers for n={n}, m={m}, d_k={d_k}. Did you divide the scores by √d_k? {hint}"
+                False,
+                f"Wrong numbers for n={n}, m={m}, d_k={d_k}. "
+                f"Did you divide the scores by √d_k? {hint}",
             )
-    return Feedback(True, "Your loops agree with the package's attention on three random problems.")
+    return Feedback(
+        True, "Your loops agree with the package's attention on three random problems."
+    )

@@ -1,25 +1,29 @@
-"""The explorer framework: controls above a picture that is redrawn in place (ipywidgets + matplotlib).
+"""The explorer framework: controls above a picture that is redrawn in place
+(ipywidgets + matplotlib).
 
-An explorer (see ``widgets.py`` for the book's explorers) builds its figure once. Every change of a control
-calls ``redraw``, which recomputes with the package's own functions and updates the existing artists; the
-figure is then rendered to PNG. The numbers behind each picture are kept as attributes (``scores``,
-``weights``...) so tests can check them without looking at pixels.
+An explorer (see ``widgets.py`` for the book's explorers) builds its figure once. Every
+change of a control calls ``redraw``, which recomputes with the package's own functions
+and updates the existing artists; the figure is then rendered to PNG. The numbers behind
+each picture are kept as attributes (``scores``, ``weights``...) so tests can check them
+without looking at pixels.
 
 Where it is shown decides how it works:
 
-- **In a running kernel** (JupyterLab, Notebook, Colab) an explorer cell shows the live explorer at once:
-  Python redraws the picture whenever a control moves.
+- **In a running kernel** (JupyterLab, Notebook, Colab) an explorer cell shows the live
+  explorer at once: Python redraws the picture whenever a control moves.
 - **In the HTML book** there is no kernel. When the chapters are executed for the book
-  (``scripts/execute_notebooks.py`` sets the environment variable ``SELFATTENTION_PREDRAW=1``), the same cell
-  shows :meth:`Explorer.precomputed` instead: every picture the controls can ask for is drawn in advance and
-  switched in the browser.
+  (``scripts/execute_notebooks.py`` sets the environment variable
+  ``SELFATTENTION_PREDRAW=1``), the same cell shows :meth:`Explorer.precomputed`
+  instead: every picture the controls can ask for is drawn in advance and switched in
+  the browser.
 
-Works with ipywidgets 7.7 (what Colab ships and renders) and 8.x, through public API only; only the
-pre-drawn version needs ipywidgets 8 (``ipywidgets.Stack``), and only the book's build makes it.
+Works with ipywidgets 7.7 (what Colab ships and renders) and 8.x, through public API
+only; only the pre-drawn version needs ipywidgets 8 (``ipywidgets.Stack``), and only the
+book's build makes it.
 
-Bad input typed by a reader (an empty or overlong sentence) gives a short message inside the explorer. Any
-other exception in a callback is shown briefly and then re-raised, so it fails a test or a notebook run
-instead of vanishing into the kernel's log.
+Bad input typed by a reader (an empty or overlong sentence) gives a short message inside
+the explorer. Any other exception in a callback is shown briefly and then re-raised, so
+it fails a test or a notebook run instead of vanishing into the kernel's log.
 """
 
 from __future__ import annotations
@@ -35,36 +39,73 @@ import ipywidgets as widgets
 from . import plotting
 from .examples import SentenceError
 
-__all__ = ["Explorer", "PREDRAW_ENV", "display_widget", "predraw_requested", "selection", "slider"]
+__all__ = [
+    "Explorer",
+    "PREDRAW_ENV",
+    "display_widget",
+    "predraw_requested",
+    "selection",
+    "slider",
+]
 
-#: Set to "1" by scripts/execute_notebooks.py: explorer cells then show pre-drawn pictures (for the HTML book).
+#: Set to "1" by scripts/execute_notebooks.py: explorer cells then show pre-drawn
+#: pictures (for the HTML book).
 PREDRAW_ENV = "SELFATTENTION_PREDRAW"
 
-_SELECTIONS = (widgets.Dropdown, widgets.SelectionSlider, widgets.ToggleButtons, widgets.RadioButtons)
+_SELECTIONS = (
+    widgets.Dropdown,
+    widgets.SelectionSlider,
+    widgets.ToggleButtons,
+    widgets.RadioButtons,
+)
 _STYLE = {"description_width": "initial"}
 
 
 def predraw_requested() -> bool:
-    """True while the chapters are executed for the HTML book (no kernel will be there to redraw)."""
+    """True while the chapters are executed for the HTML book
+    (no kernel will be there to redraw).
+    """
     return os.environ.get(PREDRAW_ENV) == "1"
 
 
+#: Sliders get a track long enough to aim with, and shrink with a narrow screen.
+_SLIDER_LAYOUT = {"width": "min(100%, 30em)"}
+
+
 def slider(cls, description: str, **kwargs):
-    """A numeric slider (``IntSlider``, ``FloatSlider``) that redraws once the reader lets go of it."""
-    return cls(description=description, continuous_update=False, style=_STYLE, **kwargs)
+    """A numeric slider (``IntSlider``, ``FloatSlider``) that redraws once the
+    reader lets go of it.
+    """
+    layout = widgets.Layout(**_SLIDER_LAYOUT)
+    return cls(
+        description=description,
+        continuous_update=False,
+        style=_STYLE,
+        layout=layout,
+        **kwargs,
+    )
 
 
 def selection(cls, description: str, options, value=None, **kwargs):
-    """A selection control (``SelectionSlider``, ``Dropdown``, ``ToggleButtons``...) over ``options``.
+    """A selection control (``SelectionSlider``, ``Dropdown``,
+    ``ToggleButtons``...) over ``options``.
 
-    ``options`` are values, or ``(label, value)`` pairs; they are stored as pairs, so the label of every value
-    can be read back through the public ``options`` attribute on ipywidgets 7 and 8 alike.
+    ``options`` are values, or ``(label, value)`` pairs; they are stored as pairs, so
+    the label of every value can be read back through the public ``options`` attribute
+    on ipywidgets 7 and 8 alike.
     """
-    pairs = [o if isinstance(o, tuple) else (f"{o:g}" if isinstance(o, float) else str(o), o) for o in options]
+    pairs = [
+        o if isinstance(o, tuple) else (f"{o:g}" if isinstance(o, float) else str(o), o)
+        for o in options
+    ]
     value = pairs[0][1] if value is None else value
-    kwargs.setdefault("style", {**_STYLE, "button_width": "auto"} if cls is widgets.ToggleButtons else _STYLE)
+    kwargs.setdefault(
+        "style",
+        {**_STYLE, "button_width": "auto"} if cls is widgets.ToggleButtons else _STYLE,
+    )
     if cls is widgets.SelectionSlider:
         kwargs.setdefault("continuous_update", False)
+        kwargs.setdefault("layout", widgets.Layout(**_SLIDER_LAYOUT))
     return cls(description=description, options=pairs, value=value, **kwargs)
 
 
@@ -76,51 +117,71 @@ def _label(control) -> str:
     """The value of a control as the reader sees it."""
     if _is_selection(control):
         return str(control.label)
-    return f"{control.value:g}" if isinstance(control.value, int | float) else repr(control.value)
+    return (
+        f"{control.value:g}"
+        if isinstance(control.value, int | float)
+        else repr(control.value)
+    )
 
 
 class Explorer:
     """Controls above a picture; a change of any control redraws the picture in place.
 
-    Subclasses build their controls and figure, then call ``super().__init__(controls, fig, parts)`` where
-    ``parts`` are drawing objects from :mod:`selfattention.plotting` (their ``dynamic()`` artists are
-    redrawn quickly); they implement :meth:`redraw` and set :attr:`PICTURE` and :attr:`SWEEP`.
+    Subclasses build their controls and figure, then call
+    ``super().__init__(controls, fig, parts)`` where ``parts`` are drawing objects from
+    :mod:`selfattention.plotting` (their ``dynamic()`` artists are redrawn quickly);
+    they implement :meth:`redraw` and set :attr:`PICTURE` and :attr:`SWEEP`.
     """
 
     #: What the picture shows, for readers who cannot see it (subclasses set this).
     PICTURE = "A picture of attention"
 
-    #: For ``precomputed()``: which controls to sweep, and over which values (subclasses set this).
+    #: For ``precomputed()``: which controls to sweep, and over which values
+    #: (subclasses set this).
     SWEEP: dict = {}
 
     def __init__(self, controls, fig, parts):
         self.controls = list(controls)
         self.fig = fig
-        self.renderer = plotting.FastPNG(fig, lambda: [a for part in parts for a in part.dynamic()])
-        self.static_labels = ()  # subclasses set this to the tick labels; a change forces a full redraw
+        self.renderer = plotting.FastPNG(
+            fig, lambda: [a for part in parts for a in part.dynamic()]
+        )
+        # subclasses set this to the tick labels; a change forces a full redraw
+        self.static_labels = ()
         self._static_key = None
         self.message = widgets.HTML()
-        self.note = ""  # a remark a subclass may set during redraw; shown under the controls
+        # a remark a subclass may set during redraw; shown under the controls
+        self.note = ""
         self.png = b""  # the picture as it is now
-        self._image = None  # the live widget's picture, made when the live explorer is first shown
+        # the live widget's picture, made when the live explorer is first shown
+        self._image = None
         self._widget = None
         self._quiet = False
         for control in self.controls:
             control.observe(self._on_change, names="value")
-        self._on_change()  # first drawing: any error surfaces here, in the cell that builds the explorer
+        # first drawing: any error surfaces here, in the cell that builds the explorer
+        self._on_change()
 
     def redraw(self):
-        """Recompute from the controls' values and update the figure's artists (subclasses)."""
+        """Recompute from the controls' values and update the figure's
+        artists (subclasses).
+        """
         raise NotImplementedError
 
     @property
     def widget(self) -> widgets.VBox:
-        """The live explorer: its controls, a message line and the picture, redrawn by Python."""
+        """The live explorer: its controls, a message line and the
+        picture, redrawn by Python.
+        """
         if self._widget is None:
             self._image = widgets.Image(
-                value=self.png, format="png", layout=widgets.Layout(max_width="100%", height="auto")
+                value=self.png,
+                format="png",
+                layout=widgets.Layout(max_width="100%", height="auto"),
             )
-            controls = widgets.HBox(self.controls, layout=widgets.Layout(flex_flow="row wrap"))
+            controls = widgets.HBox(
+                self.controls, layout=widgets.Layout(flex_flow="row wrap")
+            )
             self._widget = widgets.VBox([controls, self.message, self._image])
         return self._widget
 
@@ -138,55 +199,78 @@ class Explorer:
             return
         try:
             with warnings.catch_warnings():
-                # Characters the figure's font cannot draw are reported in the message line (see redraw);
-                # matplotlib's own warning would only reach the kernel's log.
-                warnings.filterwarnings("ignore", message="Glyph .* missing from", category=UserWarning)
+                # Characters the figure's font cannot draw are reported in the
+                # message line (see redraw); matplotlib's own warning would only
+                # reach the kernel's log.
+                warnings.filterwarnings(
+                    "ignore", message="Glyph .* missing from", category=UserWarning
+                )
                 self.redraw()
-                key = (self.static_labels, [(ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes])
+                key = (
+                    self.static_labels,
+                    [(ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes],
+                )
                 png = self.renderer.render(full=key != self._static_key)
-        except SentenceError as err:  # the reader's input: explain, keep the last picture
+        except SentenceError as err:
+            # the reader's input: explain, keep the last picture
             self.message.value = f'<p style="color:#b00020">{html.escape(str(err))}</p>'
             return
-        except Exception as err:  # a bug: say so here, and let it fail the test or the notebook run
+        except Exception as err:
+            # a bug: say so here, and let it fail the test or the notebook run
             self.message.value = (
-                f'<p style="color:#b00020">Something went wrong ({html.escape(type(err).__name__)}).</p>'
+                '<p style="color:#b00020">Something went wrong '
+                f"({html.escape(type(err).__name__)}).</p>"
             )
             raise
         self._static_key = key
-        self.message.value = f'<p style="color:#444">{html.escape(self.note)}</p>' if self.note else ""
+        self.message.value = (
+            f'<p style="color:#444">{html.escape(self.note)}</p>' if self.note else ""
+        )
         self.png = png
         if self._image is not None:
             self._image.value = png
 
     def describe(self) -> str:
         """In words, what the picture shows: the explorer and its controls' values."""
-        settings = "; ".join(f"{c.description} = {_label(c)}" if c.description else _label(c) for c in self.controls)
+        settings = "; ".join(
+            f"{c.description} = {_label(c)}" if c.description else _label(c)
+            for c in self.controls
+        )
         return f"{self.PICTURE} ({settings})"
 
     def _ipython_display_(self):
-        """Shown in a notebook: live in a kernel; pre-drawn while the chapters are executed for the book."""
+        """Shown in a notebook: live in a kernel; pre-drawn while the chapters are
+        executed for the book.
+        """
         widget = self.precomputed() if predraw_requested() else self.widget
         display_widget(widget, f"{self.PICTURE}: an interactive explorer. {_UNTRUSTED}")
 
     def precomputed(self, **sweep) -> widgets.VBox:
         """The same explorer for a reader without a Python kernel (the HTML book).
 
-        Every combination of the swept controls' values is drawn once, now, by this explorer (the real
-        code), and the pictures go into ``ipywidgets.Stack`` widgets whose visible child is linked, in the
-        browser, to new controls (``jslink`` to ``selected_index``). Moving a control then changes the
-        picture with no kernel and no network. ``sweep`` maps control attribute names to the values to
-        offer; by default the class's ``SWEEP``. Needs ipywidgets 8.
+        Every combination of the swept controls' values is drawn once, now, by this
+        explorer (the real code), and the pictures go into ``ipywidgets.Stack`` widgets
+        whose visible child is linked, in the browser, to new controls (``jslink`` to
+        ``selected_index``). Moving a control then changes the picture with no kernel
+        and no network. ``sweep`` maps control attribute names to the values to offer;
+        by default the class's ``SWEEP``. Needs ipywidgets 8.
         """
         if not hasattr(widgets, "Stack"):
             raise RuntimeError(
-                f"pre-drawn explorers need ipywidgets 8 (ipywidgets.Stack), found {widgets.__version__}; "
-                "they are made only for the HTML book, by scripts/execute_notebooks.py"
+                "pre-drawn explorers need ipywidgets 8 (ipywidgets.Stack), "
+                f"found {widgets.__version__}; they are made only for the HTML book, "
+                "by scripts/execute_notebooks.py"
             )
         sweep = {name: list(values) for name, values in (sweep or self.SWEEP).items()}
         if not sweep:
-            raise ValueError(f"{type(self).__name__} has nothing to sweep; pass control=values")
+            raise ValueError(
+                f"{type(self).__name__} has nothing to sweep; pass control=values"
+            )
         controls = [getattr(self, name) for name in sweep]
-        selectors = [_selector_like(control, values) for control, values in zip(controls, sweep.values(), strict=True)]
+        selectors = [
+            _selector_like(control, values)
+            for control, values in zip(controls, sweep.values(), strict=True)
+        ]
         self.frames = {}  # (value, value, ...) -> PNG bytes, kept for tests
 
         def stack_for(level, chosen):
@@ -197,7 +281,8 @@ class Explorer:
                 self._on_change()
                 png = self.renderer.render(full=True, quantize=True)
                 self.frames[tuple(chosen)] = png
-                # An <img> with alt text inside an HTML widget: an ipywidgets Image has no alt attribute.
+                # An <img> with alt text inside an HTML widget:
+                # an ipywidgets Image has no alt attribute.
                 return widgets.HTML(_img_tag(png, self.describe()))
             values = list(sweep.values())[level]
             stack = widgets.Stack([stack_for(level + 1, [*chosen, v]) for v in values])
@@ -214,31 +299,46 @@ class Explorer:
         return widgets.VBox([box, picture])
 
 
-_UNTRUSTED = "Run this cell (or trust the notebook) to see it; the picture is redrawn live as you move the controls."
+_UNTRUSTED = (
+    "Run this cell (or trust the notebook) to see it; "
+    "the picture is redrawn live as you move the controls."
+)
 
 
 def display_widget(widget, text: str) -> None:
-    """Display ``widget`` with ``text`` as its plain-text form (what an untrusted notebook shows instead).
+    """Display ``widget`` with ``text`` as its plain-text form (what an untrusted
+    notebook shows instead).
 
-    Written out rather than delegated to the widget, because ipywidgets 7 (``_ipython_display_``) and 8
-    (``_repr_mimebundle_``) display widgets differently; the message is the same in both.
+    Written out rather than delegated to the widget, because ipywidgets 7
+    (``_ipython_display_``) and 8 (``_repr_mimebundle_``) display widgets differently;
+    the message is the same in both.
     """
     from IPython.display import display
 
     view = {"version_major": 2, "version_minor": 0, "model_id": widget.model_id}
-    display({"text/plain": text, "application/vnd.jupyter.widget-view+json": view}, raw=True)
+    display(
+        {"text/plain": text, "application/vnd.jupyter.widget-view+json": view}, raw=True
+    )
 
 
 def _img_tag(png: bytes, alt: str) -> str:
     data = base64.b64encode(png).decode("ascii")
-    return f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" style="max-width:100%;height:auto">'
+    return (
+        f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
+        'style="max-width:100%;height:auto">'
+    )
 
 
 def _selector_like(control, values):
-    """A new selection control (it has an ``index`` to link) offering ``values`` for ``control``."""
+    """A new selection control (it has an ``index`` to link) offering
+    ``values`` for ``control``.
+    """
     if _is_selection(control):
         labels = {value: label for label, value in control.options}
         value = control.value if control.value in values else values[0]
-        return selection(type(control), control.description, [(labels[v], v) for v in values], value)
-    value = min(values, key=lambda v: abs(v - control.value))  # the offered value nearest to the current one
+        return selection(
+            type(control), control.description, [(labels[v], v) for v in values], value
+        )
+    # the offered value nearest to the current one
+    value = min(values, key=lambda v: abs(v - control.value))
     return selection(widgets.SelectionSlider, control.description, values, value)

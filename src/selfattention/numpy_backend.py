@@ -2,13 +2,15 @@
 
     attention(Q, K, V) = softmax(Q Kᵀ / √d_k) V
 
-Shapes (the same names everywhere in this package): q (..., n, d_k), k (..., m, d_k), v (..., m, d_v);
-``...`` are batch dimensions, broadcast like ``torch.nn.functional.scaled_dot_product_attention``.
+Shapes (the same names everywhere in this package): q (..., n, d_k), k (..., m, d_k),
+v (..., m, d_v); ``...`` are batch dimensions, broadcast like
+``torch.nn.functional.scaled_dot_product_attention``.
 
-Every public function checks its arguments once, on its first line (``_checked``, at the end of this module,
-with the rules and messages of ``_checks``); the rest of it is the math. ``torch_backend.py`` has the same
-functions, argument names and docstrings for torch tensors: read the two side by side. The fast paths (tiles,
-threads, fused kernels) are in ``fast.py`` and ``torch_fast.py``.
+Every public function checks its arguments once, on its first line (``_checked``, at the
+end of this module, with the rules and messages of ``_checks``); the rest of it is the
+math. ``torch_backend.py`` has the same functions, argument names and docstrings for
+torch tensors: read the two side by side. The fast paths (tiles, threads, fused kernels)
+are in ``fast.py`` and ``torch_fast.py``.
 """
 
 from __future__ import annotations
@@ -36,28 +38,38 @@ __all__ = [
 def score(q, k, *, scale=None):
     """Step 1: how well each query matches each key.
 
-    q (..., n, d_k) and k (..., m, d_k) → scores (..., n, m) = q @ kᵀ · scale; ``scale`` defaults to 1/√d_k.
+    q (..., n, d_k) and k (..., m, d_k) → scores (..., n, m) = q @ kᵀ · scale;
+    ``scale`` defaults to 1/√d_k.
     """
     q, k, scale = _checked(q=q, k=k, scale=scale)
-    return (q * scale) @ np.swapaxes(k, -1, -2)  # (..., n, d_k) @ (..., d_k, m) -> (..., n, m)
+    # (..., n, d_k) @ (..., d_k, m) -> (..., n, m)
+    return (q * scale) @ np.swapaxes(k, -1, -2)
 
 
 def normalize(scores, *, mask=None, out=None):
-    """Step 2: turn each row of scores into weights that are ≥ 0 and sum to 1 (a softmax over the last axis).
+    """Step 2: turn each row of scores into weights that are ≥ 0 and sum to 1
+    (a softmax over the last axis).
 
-    scores (..., n, m) → weights (..., n, m). ``mask`` is boolean and broadcasts to ``scores``; True means "may
-    attend". Masked positions get weight 0; a row where nothing may be attended gets all-zero weights (never NaN).
-    ``out`` is the array the weights are written into (it may be ``scores`` itself); by default a new one.
+    scores (..., n, m) → weights (..., n, m). ``mask`` is boolean and broadcasts to
+    ``scores``; True means "may attend". Masked positions get weight 0; a row where
+    nothing may be attended gets all-zero weights (never NaN). ``out`` is the array the
+    weights are written into (it may be ``scores`` itself); by default a new one.
     """
     scores, mask, out = _checked(scores=scores, mask=mask, out=out)
     if mask is not None:
-        scores = np.where(mask, scores, -np.inf)  # (..., n, m): a masked key's weight will be exp(-inf) = 0
+        # (..., n, m): a masked key's weight will be exp(-inf) = 0
+        scores = np.where(mask, scores, -np.inf)
     row_max = np.max(scores, axis=-1, keepdims=True)  # (..., n, 1)
-    row_max = np.where(np.isneginf(row_max), 0.0, row_max)  # a fully masked row: avoid -inf - (-inf) = NaN
-    weights = np.subtract(scores, row_max, out=out)  # (..., n, m): every entry is ≤ 0 now
-    weights = np.exp(weights, out=weights)  # (..., n, m): exp of a number ≤ 0 cannot overflow
-    total = np.sum(weights, axis=-1, keepdims=True)  # (..., n, 1): ≥ 1, or 0 for a fully masked row
-    return np.divide(weights, np.where(total == 0, 1.0, total), out=weights)  # (..., n, m): fully masked rows stay 0
+    # a fully masked row: avoid -inf - (-inf) = NaN
+    row_max = np.where(np.isneginf(row_max), 0.0, row_max)
+    # (..., n, m): every entry is ≤ 0 now
+    weights = np.subtract(scores, row_max, out=out)
+    # (..., n, m): exp of a number ≤ 0 cannot overflow
+    weights = np.exp(weights, out=weights)
+    # (..., n, 1): ≥ 1, or 0 for a fully masked row
+    total = np.sum(weights, axis=-1, keepdims=True)
+    # (..., n, m): fully masked rows stay 0
+    return np.divide(weights, np.where(total == 0, 1.0, total), out=weights)
 
 
 def blend(weights, v):
@@ -70,37 +82,47 @@ def blend(weights, v):
 
 
 def attention(q, k, v, *, mask=None, causal=False, scale=None):
-    """Scaled dot-product attention: the three steps, ``blend(normalize(score(q, k), mask=mask), v)``.
+    """Scaled dot-product attention: the three steps,
+    ``blend(normalize(score(q, k), mask=mask), v)``.
 
-    q (..., n, d_k), k (..., m, d_k), v (..., m, d_v) → ``(output, weights)`` with output (..., n, d_v) and
-    weights (..., n, m). ``causal=True`` lets query i attend keys j ≤ i only; it cannot be combined with
-    ``mask``. ``scale`` defaults to 1/√d_k.
+    q (..., n, d_k), k (..., m, d_k), v (..., m, d_v) → ``(output, weights)`` with
+    output (..., n, d_v) and weights (..., n, m). ``causal=True`` lets query i attend
+    keys j ≤ i only; it cannot be combined with ``mask``. ``scale`` defaults to 1/√d_k.
     """
-    q, k, v, mask, causal, scale = _checked(q=q, k=k, v=v, mask=mask, causal=causal, scale=scale)
+    q, k, v, mask, causal, scale = _checked(
+        q=q, k=k, v=v, mask=mask, causal=causal, scale=scale
+    )
     if causal:
         mask = causal_mask(q.shape[-2], k.shape[-2])  # (n, m)
     scores = score(q, k, scale=scale)  # (..., n, m)
-    weights = normalize(scores, mask=mask, out=scores)  # (..., n, m), written over the scores: saves memory
+    # (..., n, m), written over the scores: saves memory
+    weights = normalize(scores, mask=mask, out=scores)
     return blend(weights, v), weights  # (..., n, d_v) and (..., n, m)
 
 
 def causal_mask(n: int, m: int | None = None) -> np.ndarray:
-    """Boolean (n, m) mask where query i may attend key j only if j ≤ i (aligned at the upper left)."""
+    """Boolean (n, m) mask where query i may attend key j only if j ≤ i
+    (aligned at the upper left).
+    """
     m = n if m is None else m
     return np.tril(np.ones((n, m), dtype=bool))  # (n, m)
 
 
 def softmax(x, axis=-1):
-    """The numerically stable softmax along ``axis``: exp(x - max) / sum(exp(x - max)), as in ``normalize``."""
+    """The numerically stable softmax along ``axis``: exp(x - max) / sum(exp(x - max)),
+    as in ``normalize``.
+    """
     x, axis = _checked(x=x, axis=axis)
-    return np.moveaxis(normalize(np.moveaxis(x, axis, -1)), -1, axis)  # normalize works on the last axis
+    # normalize works on the last axis
+    return np.moveaxis(normalize(np.moveaxis(x, axis, -1)), -1, axis)
 
 
 def self_attention(x, w_q, w_k, w_v, *, mask=None, causal=False):
-    """Self-attention: queries, keys and values are all computed from the same sequence ``x``.
+    """Self-attention: queries, keys and values are all computed from the
+    same sequence ``x``.
 
-    x (..., n, d_model); w_q and w_k (d_model, d_k); w_v (d_model, d_v). Returns ``(output, weights)``
-    with output (..., n, d_v) and weights (..., n, n).
+    x (..., n, d_model); w_q and w_k (d_model, d_k); w_v (d_model, d_v). Returns
+    ``(output, weights)`` with output (..., n, d_v) and weights (..., n, n).
     """
     x, w_q, w_k, w_v = _checked(x=x, w_q=w_q, w_k=w_k, w_v=w_v)
     q = x @ w_q  # (..., n, d_model) @ (d_model, d_k) -> (..., n, d_k)
@@ -109,60 +131,88 @@ def self_attention(x, w_q, w_k, w_v, *, mask=None, causal=False):
     return attention(q, k, v, mask=mask, causal=causal)
 
 
-def multi_head_self_attention(x, w_q, w_k, w_v, w_o, *, num_heads, mask=None, causal=False):
-    """Multi-head self-attention: ``num_heads`` attentions side by side, each on its own slice of the features.
+def multi_head_self_attention(
+    x, w_q, w_k, w_v, w_o, *, num_heads, mask=None, causal=False
+):
+    """Multi-head self-attention: ``num_heads`` attentions side by side, each on its
+    own slice of the features.
 
-    x (..., n, d_model); w_q, w_k, w_v and w_o (d_model, d_model). The projected queries, keys and values are
-    split into ``num_heads`` slices of d_head = d_model / num_heads features; each head attends with its own
-    slice; the heads' outputs are concatenated and projected by ``w_o``. ``mask`` broadcasts to the weights'
-    shape (..., num_heads, n, n). Returns ``(output, weights)`` with output (..., n, d_model) and weights
-    (..., num_heads, n, n).
+    x (..., n, d_model); w_q, w_k, w_v and w_o (d_model, d_model). The projected
+    queries, keys and values are split into ``num_heads`` slices of
+    d_head = d_model / num_heads features; each head attends with its own slice; the
+    heads' outputs are concatenated and projected by ``w_o``. ``mask`` broadcasts to
+    the weights' shape (..., num_heads, n, n). Returns ``(output, weights)`` with
+    output (..., n, d_model) and weights (..., num_heads, n, n).
     """
-    x, w_q, w_k, w_v, w_o, num_heads = _checked(x=x, w_q=w_q, w_k=w_k, w_v=w_v, w_o=w_o, num_heads=num_heads)
+    x, w_q, w_k, w_v, w_o, num_heads = _checked(
+        x=x, w_q=w_q, w_k=w_k, w_v=w_v, w_o=w_o, num_heads=num_heads
+    )
     d_head = x.shape[-1] // num_heads
 
-    def split(t):  # (..., n, d_model) -> (..., n, num_heads, d_head) -> (..., num_heads, n, d_head)
+    def split(t):
+        # (..., n, d_model) -> (..., n, num_heads, d_head)
+        #                   -> (..., num_heads, n, d_head)
         return np.swapaxes(t.reshape(t.shape[:-1] + (num_heads, d_head)), -3, -2)
 
-    q = split(x @ w_q)  # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model) -> (..., num_heads, n, d_head)
-    k = split(x @ w_k)  # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model) -> (..., num_heads, n, d_head)
-    v = split(x @ w_v)  # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model) -> (..., num_heads, n, d_head)
-    # every head attends separately: heads (..., num_heads, n, d_head), weights (..., num_heads, n, n)
+    # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model)
+    #                                         -> (..., num_heads, n, d_head)
+    q = split(x @ w_q)
+    # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model)
+    #                                         -> (..., num_heads, n, d_head)
+    k = split(x @ w_k)
+    # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model)
+    #                                         -> (..., num_heads, n, d_head)
+    v = split(x @ w_v)
+    # every head attends separately:
+    # heads (..., num_heads, n, d_head), weights (..., num_heads, n, n)
     heads, weights = attention(q, k, v, mask=mask, causal=causal)
-    concat = np.swapaxes(heads, -3, -2).reshape(x.shape)  # (..., n, num_heads, d_head) -> (..., n, d_model)
-    return concat @ w_o, weights  # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model)
+    # (..., n, num_heads, d_head) -> (..., n, d_model)
+    concat = np.swapaxes(heads, -3, -2).reshape(x.shape)
+    # (..., n, d_model) @ (d_model, d_model) -> (..., n, d_model)
+    return concat @ w_o, weights
 
 
 def sinusoidal_positions(n, d_model, *, dtype=np.float64):
-    """The original transformer's position vectors, one row per position: an (n, d_model) array.
+    """The original transformer's position vectors, one row per position:
+    an (n, d_model) array.
 
-    PE[p, 2i] = sin(p / 10000^(2i / d_model)) and PE[p, 2i + 1] = cos(p / 10000^(2i / d_model)); d_model is even.
+    PE[p, 2i] = sin(p / 10000^(2i / d_model)) and
+    PE[p, 2i + 1] = cos(p / 10000^(2i / d_model)); d_model is even.
     """
     n, d_model = _checked(n=n, d_model=d_model)
     position = np.arange(n)[:, None]  # (n, 1)
-    angle = position / 10000.0 ** (np.arange(0, d_model, 2) / d_model)  # (n, d_model / 2)
-    pairs = np.stack([np.sin(angle), np.cos(angle)], axis=-1)  # (n, d_model / 2, 2)
-    return pairs.reshape(n, d_model).astype(dtype)  # (n, d_model): sin, cos, sin, cos, ...
+    # (n, d_model / 2)
+    angle = position / 10000.0 ** (np.arange(0, d_model, 2) / d_model)
+    # (n, d_model / 2, 2)
+    pairs = np.stack([np.sin(angle), np.cos(angle)], axis=-1)
+    # (n, d_model): sin, cos, sin, cos, ...
+    return pairs.reshape(n, d_model).astype(dtype)
 
 
 def rotary(x, *, base=10000.0):
-    """Rotary position embedding (RoFormer): rotate each pair of features by an angle that grows with the position.
+    """Rotary position embedding (RoFormer): rotate each pair of features by an angle
+    that grows with the position.
 
-    x (..., n, d) with d even → the same shape: the pair (x[..., p, 2i], x[..., p, 2i + 1]) is rotated by the
-    angle p · base^(-2i / d). Rotate the queries and the keys this way and their scores depend on the positions
+    x (..., n, d) with d even → the same shape: the pair
+    (x[..., p, 2i], x[..., p, 2i + 1]) is rotated by the angle p · base^(-2i / d).
+    Rotate the queries and the keys this way and their scores depend on the positions
     only through the distance between them.
     """
     x, base = _checked(x=x, base=base)
     n, d = x.shape[-2:]
     position = np.arange(n)[:, None]  # (n, 1)
-    angle = position * base ** (-np.arange(0, d, 2) / d)  # (n, 1) * (d / 2,) -> (n, d / 2)
-    cos, sin = np.cos(angle).astype(x.dtype), np.sin(angle).astype(x.dtype)  # (n, d / 2) each
-    even, odd = x[..., 0::2], x[..., 1::2]  # (..., n, d / 2) each: the two coordinates of every pair
-    rotated = np.stack([even * cos - odd * sin, even * sin + odd * cos], axis=-1)  # (..., n, d / 2, 2)
+    # (n, 1) * (d / 2,) -> (n, d / 2)
+    angle = position * base ** (-np.arange(0, d, 2) / d)
+    # (n, d / 2) each
+    cos, sin = np.cos(angle).astype(x.dtype), np.sin(angle).astype(x.dtype)
+    # (..., n, d / 2) each: the two coordinates of every pair
+    even, odd = x[..., 0::2], x[..., 1::2]
+    # (..., n, d / 2, 2)
+    rotated = np.stack([even * cos - odd * sin, even * sin + odd * cos], axis=-1)
     return rotated.reshape(x.shape)  # (..., n, d): the pairs side by side again
 
 
-# --- Checking the arguments, once, at the boundary -----------------------------------------------------------
+# --- Checking the arguments, once, at the boundary ------------------------------------
 
 _ARRAYS = ("q", "k", "v", "scores", "weights", "x", "w_q", "w_k", "w_v", "w_o")
 _COMPUTED_HERE = ("scores", "weights")  # what attention hands to normalize and blend
@@ -171,24 +221,30 @@ _COMPUTED_HERE = ("scores", "weights")  # what attention hands to normalize and 
 def _checked(**args):
     """The arguments of a public function, checked and converted, in the order given.
 
-    Called with the function's own argument names, e.g. ``_checked(q=q, k=k, scale=scale)``. Arrays become
-    finite floating-point NumPy arrays (lists and integers are accepted); ``mask`` a boolean array that
-    broadcasts to the scores; ``scale`` a float (1/√d_k when None). Which shape rules apply follows from the
-    names (``_checks.check_arguments``, shared with the torch backend, with the same messages). When q and k
-    are given, their scores are also checked to fit the dtype (an overflow raises here, before any math).
+    Called with the function's own argument names, e.g.
+    ``_checked(q=q, k=k, scale=scale)``. Arrays become finite floating-point NumPy
+    arrays (lists and integers are accepted); ``mask`` a boolean array that broadcasts
+    to the scores; ``scale`` a float (1/√d_k when None). Which shape rules apply follows
+    from the names (``_checks.check_arguments``, shared with the torch backend, with the
+    same messages). When q and k are given, their scores are also checked to fit the
+    dtype (an overflow raises here, before any math).
 
-    Scores and weights that one function of this module hands to another (attention → normalize → blend) were
-    computed here from checked inputs, and are finite: they are not scanned for NaN and inf a second time (that
-    would cost a pass over the whole (..., n, m) matrix).
+    Scores and weights that one function of this module hands to another (attention →
+    normalize → blend) were computed here from checked inputs, and are finite: they are
+    not scanned for NaN and inf a second time (that would cost a pass over the whole
+    (..., n, m) matrix).
     """
-    from_here = sys._getframe(2).f_globals is globals()  # the public function was called by this module
+    # the public function was called by this module
+    from_here = sys._getframe(2).f_globals is globals()
     arrays = {
         name: _as_array(value, name, scan=not (from_here and name in _COMPUTED_HERE))
         for name, value in args.items()
         if name in _ARRAYS
     }
     others = {name: value for name, value in args.items() if name not in _ARRAYS}
-    values = _checks.check_arguments({name: a.shape for name, a in arrays.items()}, others)
+    values = _checks.check_arguments(
+        {name: a.shape for name, a in arrays.items()}, others
+    )
     if values.get("mask") is not None:
         values["mask"] = _as_mask(values["mask"], values["mask_shape"])
     if values.get("out") is not None:
@@ -204,15 +260,21 @@ def _as_array(x, name: str, scan: bool = True) -> np.ndarray:
     if arr.dtype.kind in "iu":  # integers (and lists of them) become float64
         arr = arr.astype(np.float64)
     elif arr.dtype.kind != "f":
-        raise TypeError(f"{name} must hold real numbers, got an array of dtype {arr.dtype}")
+        raise TypeError(
+            f"{name} must hold real numbers, got an array of dtype {arr.dtype}"
+        )
     if scan and not _all_finite(arr):
-        raise ValueError(f"{name} contains NaN or inf (shape {arr.shape}); attention needs finite inputs")
+        raise ValueError(
+            f"{name} contains NaN or inf (shape {arr.shape}); "
+            "attention needs finite inputs"
+        )
     return arr
 
 
 def _all_finite(arr: np.ndarray) -> bool:
-    # One fast pass without a temporary array: a finite sum of squares means every entry is finite (an inf or a
-    # NaN would make it inf or NaN). Only when it is not finite (it may just have overflowed) look at every entry.
+    # One fast pass without a temporary array: a finite sum of squares means every entry
+    # is finite (an inf or a NaN would make it inf or NaN). Only when it is not finite
+    # (it may just have overflowed) look at every entry.
     with np.errstate(over="ignore", invalid="ignore"):
         return bool(np.isfinite(np.vdot(arr, arr))) or bool(np.isfinite(arr).all())
 
@@ -220,17 +282,30 @@ def _all_finite(arr: np.ndarray) -> bool:
 def _as_mask(mask, scores_shape) -> np.ndarray:
     mask = np.asarray(mask)
     if mask.dtype != np.bool_:
-        raise TypeError(f"mask must be boolean (True = may attend), got dtype {mask.dtype}")
+        raise TypeError(
+            f"mask must be boolean (True = may attend), got dtype {mask.dtype}"
+        )
     _checks.check_mask(mask.shape, scores_shape)
     return mask
 
 
 def _as_out(out, scores) -> np.ndarray:
-    """``normalize(..., out=...)``: a writeable array with the scores' shape and dtype (it may be the scores)."""
-    if not isinstance(out, np.ndarray) or out.shape != scores.shape or out.dtype != scores.dtype:
-        got = f"{type(out).__name__} of shape {out.shape} and dtype {out.dtype}" if hasattr(out, "dtype") else repr(out)
+    """``normalize(..., out=...)``: a writeable array with the scores' shape and dtype
+    (it may be the scores).
+    """
+    if (
+        not isinstance(out, np.ndarray)
+        or out.shape != scores.shape
+        or out.dtype != scores.dtype
+    ):
+        got = (
+            f"{type(out).__name__} of shape {out.shape} and dtype {out.dtype}"
+            if hasattr(out, "dtype")
+            else repr(out)
+        )
         raise ValueError(
-            f"out must be a NumPy array of the scores' shape {scores.shape} and dtype {scores.dtype}, got {got}"
+            f"out must be a NumPy array of the scores' shape {scores.shape} and dtype "
+            f"{scores.dtype}, got {got}"
         )
     if not out.flags.writeable:
         raise ValueError("out must be writeable")
@@ -238,13 +313,20 @@ def _as_out(out, scores) -> np.ndarray:
 
 
 def _check_scores_fit(q, k, scale: float) -> None:
-    """Raise the overflow error when (q · scale) @ kᵀ does not fit the dtype (it never does for sane inputs)."""
+    """Raise the overflow error when (q · scale) @ kᵀ does not fit the dtype (it never
+    does for sane inputs).
+    """
     info = np.finfo(np.result_type(q, k))
     q_max, k_max = (float(np.max(np.abs(a), initial=0.0)) for a in (q, k))
-    if _checks.scores_cannot_overflow(q_max, k_max, scale, q.shape[-1], float(info.max), float(info.eps)):
+    if _checks.scores_cannot_overflow(
+        q_max, k_max, scale, q.shape[-1], float(info.max), float(info.eps)
+    ):
         return
-    rows = max(1, 2**20 // max(1, k.shape[-2]))  # compute the scores a stripe of queries at a time to find out
+    # compute the scores a stripe of queries at a time to find out
+    rows = max(1, 2**20 // max(1, k.shape[-2]))
     with np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, q.shape[-2], rows):
-            if not np.isfinite((q[..., start : start + rows, :] * scale) @ np.swapaxes(k, -1, -2)).all():
+            if not np.isfinite(
+                (q[..., start : start + rows, :] * scale) @ np.swapaxes(k, -1, -2)
+            ).all():
                 raise _checks.overflow_error(info.dtype)

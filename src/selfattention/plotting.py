@@ -1,8 +1,10 @@
-"""Pictures of attention (matplotlib): heatmaps with token labels, one row as bars, 2-D vectors.
+"""Pictures of attention (matplotlib): heatmaps with token labels,
+one row as bars, 2-D vectors.
 
-Figures are built with ``matplotlib.figure.Figure`` rather than pyplot, so the interactive explorers own
-their figures and nothing leaks into a notebook's output. Each drawing class draws once and then only
-updates its artists (``update``), which keeps a redraw fast.
+Figures are built with ``matplotlib.figure.Figure`` rather than pyplot, so the
+interactive explorers own their figures and nothing leaks into a notebook's output.
+Each drawing class draws once and then only updates its artists (``update``), which
+keeps a redraw fast.
 """
 
 from __future__ import annotations
@@ -24,9 +26,16 @@ OUTPUT_COLOR = "#2ca02c"
 
 
 def missing_glyphs(texts) -> list[str]:
-    """The characters of ``texts`` that the figures' font cannot draw (matplotlib would show empty boxes)."""
+    """The characters of ``texts`` that the figures' font cannot draw
+    (matplotlib would show empty boxes).
+    """
     drawable = _drawable_codepoints()
-    seen = dict.fromkeys(ch for text in texts for ch in text if not ch.isspace() and ord(ch) not in drawable)
+    seen = dict.fromkeys(
+        ch
+        for text in texts
+        for ch in text
+        if not ch.isspace() and ord(ch) not in drawable
+    )
     return list(seen)
 
 
@@ -34,12 +43,21 @@ def missing_glyphs(texts) -> list[str]:
 def _drawable_codepoints() -> frozenset[int]:
     from matplotlib import font_manager, ft2font, rcParams
 
-    path = font_manager.findfont(font_manager.FontProperties(family=rcParams["font.family"]))
+    path = font_manager.findfont(
+        font_manager.FontProperties(family=rcParams["font.family"])
+    )
     return frozenset(ft2font.FT2Font(path).get_charmap())
 
 
-def new_figure(width: float = 7.0, height: float = 3.4, dpi: int = 100, layout: str | None = "constrained") -> Figure:
-    """A figure that is not registered with pyplot (so it never shows up twice in a notebook)."""
+def new_figure(
+    width: float = 7.0,
+    height: float = 3.4,
+    dpi: int = 100,
+    layout: str | None = "constrained",
+) -> Figure:
+    """A figure that is not registered with pyplot
+    (so it never shows up twice in a notebook).
+    """
     fig = Figure(figsize=(width, height), dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
     return fig
@@ -48,10 +66,10 @@ def new_figure(width: float = 7.0, height: float = 3.4, dpi: int = 100, layout: 
 class FastPNG:
     """Renders a figure to PNG quickly when only some artists change (blitting).
 
-    The artists returned by ``dynamic()`` are marked animated: a full draw paints everything else once
-    (axes, tick labels, colour bar) and keeps that background; later renders restore the background and
-    paint only the dynamic artists. Ask for ``full=True`` whenever something static changed (tick labels,
-    axis limits).
+    The artists returned by ``dynamic()`` are marked animated: a full draw paints
+    everything else once (axes, tick labels, colour bar) and keeps that background;
+    later renders restore the background and paint only the dynamic artists. Ask for
+    ``full=True`` whenever something static changed (tick labels, axis limits).
     """
 
     def __init__(self, fig: Figure, dynamic):
@@ -59,7 +77,9 @@ class FastPNG:
         self._background = None
 
     def render(self, full: bool = False, quantize: bool = False) -> bytes:
-        """PNG bytes of the figure; ``quantize`` stores 256 colours (a third of the size, for stored frames)."""
+        """PNG bytes of the figure; ``quantize`` stores 256 colours (a third of the
+        size, for stored frames).
+        """
         canvas = self.fig.canvas
         artists = self.dynamic()
         for artist in artists:
@@ -72,34 +92,52 @@ class FastPNG:
         for artist in artists:
             if artist.get_visible():
                 self.fig.draw_artist(artist)
-        rgb = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba()).convert("RGB")
+        rgb = Image.frombuffer(
+            "RGBA", canvas.get_width_height(), canvas.buffer_rgba()
+        ).convert("RGB")
         buffer = io.BytesIO()
         if quantize:
             rgb.quantize(256).save(buffer, format="png", optimize=True)
         else:
-            rgb.save(buffer, format="png", compress_level=1)  # fast: this runs at every redraw
+            # fast: this runs at every redraw
+            rgb.save(buffer, format="png", compress_level=1)
         return buffer.getvalue()
 
 
 class Heatmap:
-    """An attention matrix: rows are queries (who looks), columns are keys (who is looked at).
+    """An attention matrix: rows are queries (who looks),
+    columns are keys (who is looked at).
 
-    Token labels on both axes, a colour bar from 0 to 1, and the value written in each cell when the matrix
-    is small enough to read them (``annotate``; writing 256 numbers at every redraw would be slow).
+    Token labels on both axes, a colour bar from 0 to 1, and the value written in each
+    cell when the matrix is small enough to read them (``annotate``; writing 256 numbers
+    at every redraw would be slow).
     """
 
-    def __init__(self, ax, weights, rows, cols, *, title="", annotate=None, colorbar=True):
+    def __init__(
+        self, ax, weights, rows, cols, *, title="", annotate=None, colorbar=True
+    ):
         self.ax = ax
         weights = np.asarray(weights)
-        self.image = ax.imshow(weights, cmap=CMAP, vmin=0.0, vmax=1.0, aspect="auto", interpolation="nearest")
+        self.image = ax.imshow(
+            weights,
+            cmap=CMAP,
+            vmin=0.0,
+            vmax=1.0,
+            aspect="auto",
+            interpolation="nearest",
+        )
         ax.set_xlabel("key: the token being looked at")
         ax.set_ylabel("query: the token looking")
         ax.set_title(title)
         if colorbar:
-            ax.figure.colorbar(self.image, ax=ax, label="attention weight", fraction=0.05)
+            ax.figure.colorbar(
+                self.image, ax=ax, label="attention weight", fraction=0.05
+            )
         self.annotate = annotate
         self._texts = []
-        self._row_box = Rectangle((-0.5, -0.5), weights.shape[1], 1, fill=False, lw=2.5, ec=QUERY_COLOR)
+        self._row_box = Rectangle(
+            (-0.5, -0.5), weights.shape[1], 1, fill=False, lw=2.5, ec=QUERY_COLOR
+        )
         self._row_box.set_visible(False)
         ax.add_patch(self._row_box)
         self.update(weights, rows, cols)
@@ -116,7 +154,9 @@ class Heatmap:
         if rows is not None:
             self.ax.set_yticks(range(n), rows)
         if cols is not None:
-            self.ax.set_xticks(range(m), cols, rotation=45, ha="right", rotation_mode="anchor")
+            self.ax.set_xticks(
+                range(m), cols, rotation=45, ha="right", rotation_mode="anchor"
+            )
         self._update_texts(weights)
         self._row_box.set_visible(highlight_row is not None)
         if highlight_row is not None:
@@ -130,7 +170,9 @@ class Heatmap:
                 t.set_visible(False)
             return
         while len(self._texts) < n * m:
-            self._texts.append(self.ax.text(0, 0, "", ha="center", va="center", fontsize=8))
+            self._texts.append(
+                self.ax.text(0, 0, "", ha="center", va="center", fontsize=8)
+            )
         for t in self._texts[n * m :]:
             t.set_visible(False)
         for (i, j), t in zip(np.ndindex(n, m), self._texts, strict=False):
@@ -144,7 +186,17 @@ class Heatmap:
 class RowBars:
     """One row of weights (or scores) as bars, one bar per key token."""
 
-    def __init__(self, ax, values, labels, *, title="", ylabel="attention weight", ylim=(0.0, 1.0), color=KEY_COLOR):
+    def __init__(
+        self,
+        ax,
+        values,
+        labels,
+        *,
+        title="",
+        ylabel="attention weight",
+        ylim=(0.0, 1.0),
+        color=KEY_COLOR,
+    ):
         self.ax, self.color, self.ylim = ax, color, ylim
         ax.set_title(title)
         ax.set_ylabel(ylabel)
@@ -164,17 +216,27 @@ class RowBars:
                     t.remove()
             self.bars = self.ax.bar(range(len(values)), values, color=self.color)
             self._value_texts = [
-                self.ax.text(i, 0, "", ha="center", va="bottom", fontsize=8) for i in range(len(values))
+                self.ax.text(i, 0, "", ha="center", va="bottom", fontsize=8)
+                for i in range(len(values))
             ]
             self.ax.set_xlim(-0.6, len(values) - 0.4)
         if labels is not None:
-            self.ax.set_xticks(range(len(values)), labels, rotation=45, ha="right", rotation_mode="anchor")
-        for i, (bar, v, t) in enumerate(zip(self.bars, values, self._value_texts, strict=True)):
+            self.ax.set_xticks(
+                range(len(values)),
+                labels,
+                rotation=45,
+                ha="right",
+                rotation_mode="anchor",
+            )
+        for i, (bar, v, t) in enumerate(
+            zip(self.bars, values, self._value_texts, strict=True)
+        ):
             bar.set_height(v)
             bar.set_color(QUERY_COLOR if i == highlight else self.color)
             t.set_position((i, max(v, 0)))
             t.set_text(f"{v:.2f}")
-            t.set_visible(len(values) <= 8)  # 16 numbers would crowd the bars and slow every redraw
+            # 16 numbers would crowd the bars and slow every redraw
+            t.set_visible(len(values) <= 8)
         if self.ylim is None:
             low, high = min(0.0, values.min()), max(0.0, values.max())
             pad = 0.15 * (high - low or 1.0)
@@ -183,22 +245,71 @@ class RowBars:
             self.ax.set_ylim(*self.ylim)
 
 
-def attention_figure(tokens, weights, query: int, *, title="", width=9.0, height=4.0, annotate=False):
-    """A heatmap of ``weights`` with token labels next to bars of the row of token ``query``.
+#: Token labels longer than this are shortened in the explorers' pictures
+#: (whose layout is fixed).
+LABEL_CHARS = 12
 
-    Returns ``(figure, heatmap, bars)``; call ``heatmap.update`` and ``bars.update`` to redraw.
+
+def short_labels(tokens, limit: int = LABEL_CHARS) -> list[str]:
+    """Token labels that fit a fixed layout: longer ones end in "…"."""
+    return [t if len(t) <= limit else t[: limit - 1] + "…" for t in tokens]
+
+
+def attention_figure(
+    tokens,
+    weights,
+    query: int,
+    *,
+    title="",
+    width=9.0,
+    height=4.0,
+    annotate=False,
+    fixed=False,
+):
+    """A heatmap of ``weights`` with token labels next to bars of the
+    row of token ``query``.
+
+    Returns ``(figure, heatmap, bars)``; call ``heatmap.update`` and ``bars.update`` to
+    redraw. With ``fixed=True`` (for explorers, whose sentence changes) the layout is
+    computed once, with room for labels of ``LABEL_CHARS`` characters, and then kept: a
+    new sentence then redraws without the layout engine, which would otherwise take most
+    of the time (pass labels through ``short_labels``).
     """
     fig = new_figure(width, height)
     ax_map, ax_row = fig.subplots(1, 2, width_ratios=[1.15, 1])
-    heatmap = Heatmap(ax_map, weights, tokens, tokens, title=title or "attention matrix", annotate=annotate)
+    heatmap = Heatmap(
+        ax_map,
+        weights,
+        tokens,
+        tokens,
+        title=title or "attention matrix",
+        annotate=annotate,
+    )
     heatmap.update(weights, highlight_row=query)
-    bars = RowBars(ax_row, weights[query], tokens, title=f'row of "{tokens[query]}": where it looks', ylabel="weight")
+    bars = RowBars(
+        ax_row,
+        weights[query],
+        tokens,
+        title=f'row of "{tokens[query]}": where it looks',
+        ylabel="weight",
+    )
     bars.update(weights[query], tokens, highlight=query)
+    if fixed:
+        # room for the widest labels a sentence can have
+        widest = ["M" * LABEL_CHARS] * len(tokens)
+        heatmap.update(weights, widest, widest, highlight_row=query)
+        bars.update(weights[query], widest, highlight=query)
+        fig.canvas.draw()  # the layout engine places the axes once ...
+        fig.set_layout_engine("none")  # ... and they stay there
+        heatmap.update(weights, tokens, tokens, highlight_row=query)
+        bars.update(weights[query], tokens, highlight=query)
     return fig, heatmap, bars
 
 
 def _square(ax, limit):
-    """Equal, fixed axes from -limit to limit in both directions (for pictures of 2-D vectors)."""
+    """Equal, fixed axes from -limit to limit in both directions
+    (for pictures of 2-D vectors).
+    """
     ax.set_xlim(-limit, limit)
     ax.set_ylim(-limit, limit)
     ax.set_aspect("equal")
@@ -206,17 +317,26 @@ def _square(ax, limit):
 
 
 class Arrows2D:
-    """Vectors in the plane drawn as arrows from the origin, with labels; updated in place."""
+    """Vectors in the plane drawn as arrows from the origin,
+    with labels; updated in place.
+    """
 
     def __init__(self, ax, vectors, labels, colors, *, limit=2.0):
         self.ax = _square(ax, limit)
         ax.axhline(0, color="0.85", lw=0.8, zorder=0)
         ax.axvline(0, color="0.85", lw=0.8, zorder=0)
         self.arrows = [
-            ax.annotate("", xy=(0, 0), xytext=(0, 0), arrowprops=dict(arrowstyle="-|>", color=c, lw=2)) for c in colors
+            ax.annotate(
+                "",
+                xy=(0, 0),
+                xytext=(0, 0),
+                arrowprops=dict(arrowstyle="-|>", color=c, lw=2),
+            )
+            for c in colors
         ]
         self.labels = [
-            ax.text(0, 0, lab, color=c, fontsize=10, fontweight="bold") for lab, c in zip(labels, colors, strict=True)
+            ax.text(0, 0, lab, color=c, fontsize=10, fontweight="bold")
+            for lab, c in zip(labels, colors, strict=True)
         ]
         self.update(vectors)
 
@@ -224,23 +344,53 @@ class Arrows2D:
         return [*self.arrows, *self.labels]
 
     def update(self, vectors):
-        for arrow, label, v in zip(self.arrows, self.labels, np.asarray(vectors, dtype=float), strict=True):
+        for arrow, label, v in zip(
+            self.arrows, self.labels, np.asarray(vectors, dtype=float), strict=True
+        ):
             arrow.xy = tuple(v)
             label.set_position(tuple(v * 1.08 + 0.05))
 
 
 class Hull2D:
-    """Value vectors as points, the polygon they span, and the blended output inside it."""
+    """Value vectors as points, the polygon they enclose,
+    and the blended output inside it.
+    """
 
     def __init__(self, ax, values, labels, output, *, limit=2.5):
         self.ax = _square(ax, limit)
         ax.set_xlabel("value feature 1")
         ax.set_ylabel("value feature 2")
-        self.polygon = Polygon(np.zeros((3, 2)), closed=True, alpha=0.15, color=KEY_COLOR, label="all possible outputs")
+        self.polygon = Polygon(
+            np.zeros((3, 2)),
+            closed=True,
+            alpha=0.15,
+            color=KEY_COLOR,
+            label="all possible outputs",
+        )
         ax.add_patch(self.polygon)
-        self.points = ax.scatter(*np.asarray(values, dtype=float).T, s=60, color=KEY_COLOR, zorder=3, label="values")
-        self.labels = [ax.text(0, 0, lab, color=KEY_COLOR, fontsize=10) for lab in labels]
-        (self.output,) = ax.plot([], [], "*", ms=18, color=OUTPUT_COLOR, zorder=4, label="output")
+        self.points = ax.scatter(
+            *np.asarray(values, dtype=float).T,
+            s=60,
+            color=KEY_COLOR,
+            zorder=3,
+            label="values",
+        )
+        self.labels = [
+            ax.text(
+                0,
+                0,
+                lab,
+                color=KEY_COLOR,
+                fontsize=10,
+                ha="center",
+                va="center",
+                fontweight="bold",
+            )
+            for lab in labels
+        ]
+        (self.output,) = ax.plot(
+            [], [], "*", ms=18, color=OUTPUT_COLOR, zorder=4, label="output"
+        )
         ax.legend(loc="lower left", fontsize=8)
         self.update(values, output)
 
@@ -253,13 +403,19 @@ class Hull2D:
         self.points.set_offsets(values)
         if sizes is not None:
             self.points.set_sizes(30 + 400 * np.asarray(sizes))
+        centre = values.mean(axis=0)
         for t, v in zip(self.labels, values, strict=True):
-            t.set_position(tuple(v + 0.08))
+            # labels sit outside the polygon, clear of the (growing) markers
+            away = v - centre
+            away = away / (np.linalg.norm(away) or 1.0)
+            t.set_position(tuple(v + 0.38 * away))
         self.output.set_data([output[0]], [output[1]])
 
 
 def convex_hull(points) -> np.ndarray:
-    """The corners of the convex hull of 2-D points, counter-clockwise (Andrew's monotone chain)."""
+    """The corners of the convex hull of 2-D points, counter-clockwise
+    (Andrew's monotone chain).
+    """
     pts = sorted(map(tuple, np.asarray(points, dtype=float)))
     if len(pts) <= 2:
         return np.array(pts)
@@ -279,11 +435,13 @@ def convex_hull(points) -> np.ndarray:
     return np.array(lower[:-1] + upper[:-1])
 
 
-# --- Static figures for the chapters -------------------------------------------------------------------------
+# --- Static figures for the chapters --------------------------------------------------
 
 
 def heatmaps(panels, *, width=None, height=3.6, annotate=None):
-    """Several labelled attention matrices side by side; ``panels`` is a list of (weights, rows, cols, title)."""
+    """Several labelled attention matrices side by side; ``panels`` is a list of
+    (weights, rows, cols, title).
+    """
     fig = new_figure(width or 4.6 * len(panels), height)
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (weights, rows, cols, title) in zip(axes, panels, strict=True):
@@ -291,8 +449,12 @@ def heatmaps(panels, *, width=None, height=3.6, annotate=None):
     return fig
 
 
-def compare_rows(labels, rows: dict, *, title="", ylabel="attention weight", width=8.0, height=3.4):
-    """Grouped bars: one group per key token, one bar per named row of weights (e.g. two sentences)."""
+def compare_rows(
+    labels, rows: dict, *, title="", ylabel="attention weight", width=8.0, height=3.4
+):
+    """Grouped bars: one group per key token, one bar per named row of weights
+    (e.g. two sentences).
+    """
     fig = new_figure(width, height)
     ax = fig.subplots()
     k = len(rows)
@@ -307,10 +469,21 @@ def compare_rows(labels, rows: dict, *, title="", ylabel="attention weight", wid
 
 
 def curves(
-    x, series: dict, *, xlabel, ylabel, title="", logx=True, logy=False, reference_slope=None, width=6.0, height=3.8
+    x,
+    series: dict,
+    *,
+    xlabel,
+    ylabel,
+    title="",
+    logx=True,
+    logy=False,
+    reference_slope=None,
+    width=6.0,
+    height=3.8,
 ):
-    """Measured series against x (log axes by default); optionally a dashed line of the given slope drawn
-    through the last point of the first series (a power law y ∝ x^slope is a straight line on log-log axes)."""
+    """Measured series against x (log axes by default); optionally a dashed line of the
+    given slope drawn through the last point of the first series
+    (a power law y ∝ x^slope is a straight line on log-log axes)."""
     fig = new_figure(width, height)
     ax = fig.subplots()
     x = np.asarray(x, dtype=float)
@@ -322,6 +495,13 @@ def curves(
         ax.plot(x, guide, "--", color="0.5", label=f"slope {reference_slope:g}")
     ax.set_xscale("log" if logx else "linear")
     ax.set_yscale("log" if logy else "linear")
+    if logx:
+        # a tick at every measured x, written plainly
+        # (log axes would print "3×10²4×10²" side by side)
+        from matplotlib.ticker import NullFormatter
+
+        ax.set_xticks(x, [f"{v:g}" for v in x], rotation=45 if len(x) > 6 else 0)
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -330,8 +510,12 @@ def curves(
     return fig
 
 
-def blend_picture(values, output, weights, labels, *, title="output = weighted average of values"):
-    """The value vectors, the polygon they span, and one blended output (a static Hull2D)."""
+def blend_picture(
+    values, output, weights, labels, *, title="output = weighted average of values"
+):
+    """The value vectors, the polygon they enclose,
+    and one blended output (a static Hull2D).
+    """
     fig = new_figure(4.6, 4.2)
     ax = fig.subplots()
     Hull2D(ax, values, labels, output).update(values, output, sizes=weights)
@@ -339,13 +523,30 @@ def blend_picture(values, output, weights, labels, *, title="output = weighted a
     return fig
 
 
-def small_multiples(weights, *, row_name="layer", col_name="head", width=11.0, height=6.0, title=""):
-    """A grid of tiny attention matrices, ``weights`` of shape (rows, cols, n, n): one picture per head."""
+def small_multiples(
+    weights,
+    *,
+    row_name="layer",
+    col_name="head",
+    width=11.0,
+    height=6.0,
+    title="",
+    first_row=1,
+):
+    """A grid of tiny attention matrices, ``weights`` of shape (rows, cols, n, n):
+    one picture per head.
+
+    Rows are labelled ``row_name`` first_row, first_row + 1, ...;
+    columns ``col_name`` 1, 2, ...
+    """
     rows, cols = weights.shape[:2]
-    # A fixed grid instead of the layout engine: with 72 small axes it would take seconds to draw.
+    # A fixed grid instead of the layout engine:
+    # with 72 small axes it would take seconds to draw.
     fig = new_figure(width, height, layout=None)
     top = 0.9 if title else 0.95
-    fig.subplots_adjust(left=0.05, right=0.9, bottom=0.02, top=top, wspace=0.08, hspace=0.12)
+    fig.subplots_adjust(
+        left=0.05, right=0.9, bottom=0.02, top=top, wspace=0.08, hspace=0.12
+    )
     axes = fig.subplots(rows, cols, squeeze=False)
     for (r, c), ax in np.ndenumerate(axes):
         ax.imshow(weights[r, c], cmap=CMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
@@ -354,9 +555,534 @@ def small_multiples(weights, *, row_name="layer", col_name="head", width=11.0, h
         if r == 0:
             ax.set_title(f"{col_name} {c + 1}", fontsize=8)
         if c == 0:
-            ax.set_ylabel(f"{row_name} {r + 1}", fontsize=8)
+            ax.set_ylabel(f"{row_name} {r + first_row}", fontsize=8)
     colorbar_axes = fig.add_axes((0.92, 0.1, 0.015, top - 0.2))
     fig.colorbar(axes[0, 0].images[0], cax=colorbar_axes, label="attention weight")
     if title:
         fig.suptitle(title)
+    return fig
+
+
+def worked_example(example, step: str | None = None, *, height: float = 5.2):
+    """The row of one token computed step by step, as a table: keys, scores, weights,
+    values and the output.
+
+    ``example`` is an ``examples.WorkedExample``. ``step`` ("score", "normalize" or
+    "blend") shows the columns up to that step and marks the one computed in it; None
+    shows everything. Value features that are 0 for every token are left out (the note
+    under the table says so).
+    """
+    from .examples import FEATURES
+
+    steps = ["score", "normalize", "blend"]
+    if step is not None and step not in steps:
+        raise ValueError(f"step must be one of {steps} or None, got {step!r}")
+    upto = steps.index(step) if step else 2
+    shown = [
+        j for j in range(example.values.shape[1]) if np.any(example.values[:, j] != 0)
+    ]
+    features = [
+        FEATURES[j].replace("said of the ", "said of ").replace("said of ", "said of\n")
+        for j in shown
+    ]
+    d_k = len(example.roles)
+    columns = [("token", None)]
+    columns += [(f"key\n{role}", ("keys", i)) for i, role in enumerate(example.roles)]
+    columns += [("score", ("scores", None))]
+    if upto >= 1:
+        columns += [("weight", ("weights", None))]
+    if upto >= 2:
+        columns += [
+            (f"value\n{name}", ("values", j))
+            for name, j in zip(features, shown, strict=True)
+        ]
+    marked = {"score": "scores", "normalize": "weights", "blend": "values"}[steps[upto]]
+
+    n = len(example.tokens)
+    # no output row before the blend step
+    height = height if upto >= 2 else height - 0.6
+    # the same size of text at every step
+    fig = new_figure(0.5 + 0.8 * len(columns), height, layout=None)
+    ax = fig.add_axes((0.01, 0.08, 0.98, 0.8))
+    ax.set_xlim(-0.5, len(columns) - 0.5)
+    # header rows above, the output row below
+    ax.set_ylim(n + 1.0 if upto >= 2 else n - 0.4, -2.0)
+    ax.axis("off")
+    query = ", ".join(
+        f"{role} {v:.2f}" for role, v in zip(example.roles, example.query, strict=True)
+    )
+    fig.suptitle(
+        f'The row of "{example.query_token}": query ({query})',
+        fontsize=10,
+        x=0.01,
+        ha="left",
+    )
+    query_row = example.tokens.index(example.query_token)
+    for c, (title, source) in enumerate(columns):
+        is_marked = source is not None and source[0] == marked
+        ax.text(
+            c,
+            -0.75,
+            title,
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            fontweight="bold" if is_marked else "normal",
+        )
+        for r, token in enumerate(example.tokens):
+            if source is None:
+                text, value = token, None
+            else:
+                array = getattr(example, source[0])
+                value = array[r] if source[1] is None else array[r, source[1]]
+                text = f"{value:.3f}" if source[0] == "weights" else f"{value:.2f}"
+            weight = "bold" if (r == query_row and source is None) else "normal"
+            # zeros recede, the numbers that matter stand out
+            color = "0.6" if value == 0 else "black"
+            ax.text(
+                c,
+                r,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8.5,
+                fontweight=weight,
+                color=color,
+            )
+            if is_marked:
+                ax.add_patch(
+                    Rectangle(
+                        (c - 0.48, r - 0.45),
+                        0.96,
+                        0.9,
+                        color=QUERY_COLOR,
+                        alpha=0.08,
+                        lw=0,
+                    )
+                )
+            elif value is not None and value != 0:
+                ax.add_patch(
+                    Rectangle(
+                        (c - 0.48, r - 0.45),
+                        0.96,
+                        0.9,
+                        color=KEY_COLOR,
+                        alpha=0.08,
+                        lw=0,
+                    )
+                )
+    ax.axhline(-0.55, color="0.3", lw=0.8)
+    if upto >= 2:  # the output: the weighted sum of the value rows
+        first = 1 + d_k + 2
+        ax.axhline(n - 0.5, color="0.3", lw=0.8)
+        ax.text(
+            0,
+            n + 0.2,
+            "output",
+            ha="center",
+            va="center",
+            fontsize=8.5,
+            fontweight="bold",
+        )
+        ax.text(
+            first - 0.5,
+            n + 0.2,
+            "Σ weight × value =",
+            ha="right",
+            va="center",
+            fontsize=8.5,
+        )
+        for c, j in enumerate(shown, start=first):
+            ax.text(
+                c,
+                n + 0.2,
+                f"{example.output[j]:.3f}",
+                ha="center",
+                va="center",
+                fontsize=8.5,
+                fontweight="bold",
+            )
+            ax.add_patch(
+                Rectangle(
+                    (c - 0.48, n - 0.25),
+                    0.96,
+                    0.9,
+                    color=OUTPUT_COLOR,
+                    alpha=0.15,
+                    lw=0,
+                )
+            )
+        left_out = len(FEATURES) - len(shown)
+        note = (
+            f"{left_out} features that are 0 for every token are left out."
+            if left_out
+            else ""
+        )
+        fig.text(0.01, 0.02, note, fontsize=8, color="0.35")
+    return fig
+
+
+def shape_diagram(n: int, d_model: int, d_k: int, *, unit: float = 0.12):
+    """Two matrix products drawn to scale: Q = X·W_Q (n×d_model times d_model×d_k) and
+    Q·Kᵀ (n×d_k times d_k×n).
+
+    Each matrix is a rectangle of ``unit`` inches per row and column,
+    named above and sized below.
+    """
+    sizes = {"n": n, "d_model": d_model, "d_k": d_k}
+    products = [
+        (
+            "$Q = X W_Q$: a query for every token",
+            [
+                ("$X$", "n", "d_model", "0.8"),
+                ("$W_Q$", "d_model", "d_k", KEY_COLOR),
+                ("$Q$", "n", "d_k", QUERY_COLOR),
+            ],
+        ),
+        (
+            "$Q K^\\top$: every query against every key",
+            [
+                ("$Q$", "n", "d_k", QUERY_COLOR),
+                ("$K^\\top$", "d_k", "n", KEY_COLOR),
+                ("$Q K^\\top$", "n", "n", OUTPUT_COLOR),
+            ],
+        ),
+    ]
+    gap, margin, panel_gap = 0.95, 0.15, 0.7
+    widths = [
+        sum(sizes[c] * unit for _, _, c, _ in mats) + 2 * gap for _, mats in products
+    ]
+    tallest = max(sizes[r] for _, mats in products for _, r, _, _ in mats) * unit
+    fig_w, fig_h = sum(widths) + panel_gap + 2 * margin, tallest + 1.25
+    fig = new_figure(fig_w, fig_h, layout=None)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, fig_w)
+    ax.set_ylim(0, fig_h)
+    ax.axis("off")
+    top, x = fig_h - 0.55, margin  # the matrices hang from the same top line
+    for (title, mats), width in zip(products, widths, strict=True):
+        ax.text(x + width / 2, fig_h - 0.12, title, ha="center", va="top", fontsize=10)
+        for k, (name, r, c, color) in enumerate(mats):
+            w, h = sizes[c] * unit, sizes[r] * unit
+            ax.add_patch(
+                Rectangle(
+                    (x, top - h),
+                    w,
+                    h,
+                    facecolor=color,
+                    alpha=0.4,
+                    edgecolor="0.25",
+                    lw=1,
+                )
+            )
+            ax.text(x + w / 2, top + 0.05, name, ha="center", va="bottom", fontsize=11)
+            ax.text(
+                x + w / 2,
+                top - h - 0.06,
+                f"{r} × {c}\n{sizes[r]} × {sizes[c]}",
+                ha="center",
+                va="top",
+                fontsize=8,
+            )
+            x += w
+            if k < len(mats) - 1:
+                ax.text(
+                    x + gap / 2,
+                    top - tallest / 2,
+                    "×" if k == 0 else "=",
+                    ha="center",
+                    va="center",
+                    fontsize=16,
+                )
+                x += gap
+        x += panel_gap
+    return fig
+
+
+def projections(layer, features, *, width: float = 10.0, height: float = 4.6):
+    """A hand-built layer's W_Q, W_K and W_V as labelled grids:
+    rows are features, columns are roles.
+
+    ``layer`` is an ``examples.Layer``; every non-zero entry (one rule of the layer) is
+    written in its cell.
+    """
+    mats = [
+        ("$W_Q$\nwhat a token looks for", layer.w_q, layer.roles),
+        ("$W_K$\nwhat a token offers", layer.w_k, layer.roles),
+        ("$W_V$\nwhat a token passes on", layer.w_v, features),
+    ]
+    largest = max(float(np.abs(m).max()) for _, m, _ in mats)
+    fig = new_figure(width, height)
+    axes = fig.subplots(1, 3, width_ratios=[len(c) + 2.5 for _, _, c in mats])
+    for ax, (title, m, columns) in zip(axes, mats, strict=True):
+        ax.imshow(
+            m,
+            cmap="Blues",
+            vmin=0.0,
+            vmax=largest * 1.4,
+            aspect="auto",
+            interpolation="nearest",
+        )
+        ax.set_yticks(
+            range(len(features)), features if ax is axes[0] else [""] * len(features)
+        )
+        ax.set_xticks(
+            range(len(columns)),
+            columns,
+            rotation=45 if len(columns) > 3 else 0,
+            ha="right" if len(columns) > 3 else "center",
+            rotation_mode="anchor",
+        )
+        ax.set_xticks(np.arange(-0.5, len(columns)), minor=True)
+        ax.set_yticks(np.arange(-0.5, len(features)), minor=True)
+        ax.grid(which="minor", color="0.85", lw=0.5)
+        ax.tick_params(which="minor", length=0)
+        ax.set_title(title, fontsize=10)
+        for (i, j), value in np.ndenumerate(m):
+            if value:
+                ax.text(
+                    j,
+                    i,
+                    f"{value:g}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="black",
+                )
+    axes[0].set_ylabel("feature of the token")
+    return fig
+
+
+#: One colour per head (Okabe and Ito's palette: told apart by most colour-blind
+#: readers, and in grey scale).
+HEAD_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00")
+
+
+def heads_diagram(n: int, d_model: int, num_heads: int, *, unit: float = 0.1):
+    """Multi-head attention drawn to scale: split Q (and K, V) into heads, attend per
+    head, concatenate, project with W_O. Each head has its own colour; ``unit`` is
+    inches per row or column."""
+    if d_model % num_heads:
+        raise ValueError(
+            f"d_model = {d_model} is not divisible by num_heads = {num_heads}"
+        )
+    d_head = d_model // num_heads
+    colors = [HEAD_COLORS[h % len(HEAD_COLORS)] for h in range(num_heads)]
+    h_in, gap = n * unit, 0.9
+    # the heads drawn one above the other
+    stack = num_heads * h_in + (num_heads - 1) * 0.15
+    fig_h = max(stack, h_in) + 1.2
+    widths = [
+        d_model * unit,
+        n * unit + d_head * unit + 0.4,
+        d_model * unit,
+        d_model * unit,
+    ]
+    fig_w = sum(widths) + gap * (len(widths) - 1) + 0.4
+    fig = new_figure(fig_w, fig_h, layout=None)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set_xlim(0, fig_w)
+    ax.set_ylim(0, fig_h)
+    ax.axis("off")
+    middle = (fig_h - 0.5) / 2 + 0.1
+
+    def sliced(x, top, label, caption):
+        for h, color in enumerate(colors):
+            ax.add_patch(
+                Rectangle(
+                    (x + h * d_head * unit, top - h_in),
+                    d_head * unit,
+                    h_in,
+                    facecolor=color,
+                    alpha=0.55,
+                )
+            )
+        ax.add_patch(
+            Rectangle(
+                (x, top - h_in), d_model * unit, h_in, fill=False, edgecolor="0.2", lw=1
+            )
+        )
+        ax.text(
+            x + d_model * unit / 2,
+            top + 0.05,
+            label,
+            ha="center",
+            va="bottom",
+            fontsize=10,
+        )
+        ax.text(
+            x + d_model * unit / 2,
+            top - h_in - 0.05,
+            caption,
+            ha="center",
+            va="top",
+            fontsize=8,
+        )
+
+    x = 0.2
+    sliced(
+        x,
+        middle + h_in / 2,
+        "$Q$, $K$, $V$",
+        f"n × d_model\nsplit into {num_heads} heads",
+    )
+    x += widths[0] + gap
+    top = middle + stack / 2
+    for h, color in enumerate(colors):
+        y = top - h * (h_in + 0.15)
+        ax.add_patch(
+            Rectangle(
+                (x, y - h_in),
+                n * unit,
+                h_in,
+                facecolor=color,
+                alpha=0.3,
+                edgecolor="0.2",
+            )
+        )
+        ax.text(
+            x + n * unit / 2,
+            y - h_in / 2,
+            f"head {h + 1}\nn × n",
+            ha="center",
+            va="center",
+            fontsize=7,
+        )
+        ax.add_patch(
+            Rectangle(
+                (x + n * unit + 0.4, y - h_in),
+                d_head * unit,
+                h_in,
+                facecolor=color,
+                alpha=0.55,
+                edgecolor="0.2",
+            )
+        )
+        ax.text(
+            x + n * unit + 0.2, y - h_in / 2, "→", ha="center", va="center", fontsize=9
+        )
+    ax.text(
+        x + widths[1] / 2,
+        top + 0.05,
+        "attend, head by head",
+        ha="center",
+        va="bottom",
+        fontsize=10,
+    )
+    ax.text(
+        x + widths[1] / 2,
+        top - stack - 0.05,
+        f"d_head = {d_model} / {num_heads} = {d_head}",
+        ha="center",
+        va="top",
+        fontsize=8,
+    )
+    x += widths[1] + gap
+    sliced(x, middle + h_in / 2, "concatenate", "n × d_model")
+    x += widths[2] + gap
+    ax.add_patch(
+        Rectangle(
+            (x, middle - h_in / 2),
+            d_model * unit,
+            h_in,
+            facecolor=OUTPUT_COLOR,
+            alpha=0.4,
+            edgecolor="0.2",
+        )
+    )
+    ax.text(
+        x + d_model * unit / 2,
+        middle + h_in / 2 + 0.05,
+        "$\\times W_O$",
+        ha="center",
+        va="bottom",
+        fontsize=10,
+    )
+    ax.text(
+        x + d_model * unit / 2,
+        middle - h_in / 2 - 0.05,
+        "output\nn × d_model",
+        ha="center",
+        va="top",
+        fontsize=8,
+    )
+    for x_arrow in np.cumsum([0.2 + widths[0], gap + widths[1], gap + widths[2]]):
+        ax.annotate(
+            "",
+            xy=(x_arrow + gap - 0.15, middle),
+            xytext=(x_arrow + 0.15, middle),
+            arrowprops=dict(arrowstyle="->", color="0.3"),
+        )
+    return fig
+
+
+def position_heatmap(positions, *, title="", width=7.0, height=3.6):
+    """Position vectors as a heatmap: one row per position,
+    one column per feature, values in [-1, 1].
+    """
+    fig = new_figure(width, height)
+    ax = fig.subplots()
+    image = ax.imshow(
+        positions,
+        cmap="PuOr",
+        vmin=-1.0,
+        vmax=1.0,
+        aspect="auto",
+        interpolation="nearest",
+    )
+    ax.set_xlabel("feature (dimension) of the position vector")
+    ax.set_ylabel("position in the sentence")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="value", fraction=0.05)
+    return fig
+
+
+def similarity_heatmap(vectors, *, title="", width=4.8, height=4.0):
+    """Cosine similarity of every pair of rows of ``vectors``
+    (for example, position vectors).
+    """
+    v = np.asarray(vectors, dtype=float)
+    unit = v / np.linalg.norm(v, axis=1, keepdims=True)
+    fig = new_figure(width, height)
+    ax = fig.subplots()
+    image = ax.imshow(
+        unit @ unit.T, cmap="PuOr", vmin=-1.0, vmax=1.0, interpolation="nearest"
+    )
+    ax.set_xlabel("position")
+    ax.set_ylabel("position")
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, label="cosine similarity", fraction=0.05)
+    return fig
+
+
+def score_tables(panels, *, width=None, height=3.6):
+    """Matrices of scores with word labels, side by side, each value in its cell.
+
+    ``panels`` is a list of (scores, rows, cols, title). A diverging colour scale
+    centred on 0, one per panel: scores are compared within a panel.
+    """
+    fig = new_figure(width or 4.4 * len(panels), height)
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (scores, rows, cols, title) in zip(axes, panels, strict=True):
+        scores = np.asarray(scores, dtype=float)
+        largest = float(np.abs(scores).max()) or 1.0
+        ax.imshow(scores, cmap="PuOr_r", vmin=-largest, vmax=largest, aspect="auto")
+        ax.set_yticks(range(len(rows)), rows)
+        ax.set_xticks(
+            range(len(cols)), cols, rotation=45, ha="right", rotation_mode="anchor"
+        )
+        ax.set_xlabel("key of the word")
+        ax.set_ylabel("query of the word")
+        ax.set_title(title, fontsize=10)
+        for (i, j), value in np.ndenumerate(scores):
+            strong = abs(value) > 0.6 * largest
+            ax.text(
+                j,
+                i,
+                f"{value:.1f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if strong else "black",
+            )
     return fig

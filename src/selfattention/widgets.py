@@ -1,9 +1,11 @@
-"""The book's interactive explorers (ipywidgets + matplotlib), built on :mod:`selfattention.explorer`.
+"""The book's interactive explorers (ipywidgets + matplotlib), built on
+:mod:`selfattention.explorer`.
 
-Each explorer recomputes with the package's own attention functions whenever a control moves, and keeps
-the numbers behind its picture as attributes (``scores``, ``weights``, ``output``...) so that tests can
-check them without looking at pixels. In a running kernel a chapter's explorer cell shows the live
-explorer; in the HTML book it shows pictures drawn in advance (see ``explorer.py``).
+Each explorer recomputes with the package's own attention functions whenever a control
+moves, and keeps the numbers behind its picture as attributes (``scores``, ``weights``,
+``output``...) so that tests can check them without looking at pixels. In a running
+kernel a chapter's explorer cell shows the live explorer; in the HTML book it shows
+pictures drawn in advance (see ``explorer.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ import numpy as np
 
 from . import examples, plotting
 from .explorer import Explorer, selection, slider
-from .numpy_backend import attention, normalize, score
+from .fast import online_softmax_trace
+from .numpy_backend import (
+    attention,
+    multi_head_self_attention,
+    normalize,
+    rotary,
+    score,
+)
 
 __all__ = [
     "DotProductExplorer",
@@ -25,6 +34,9 @@ __all__ = [
     "AttentionMatrixExplorer",
     "OnlineSoftmaxExplorer",
     "PretrainedExplorer",
+    "MultiHeadExplorer",
+    "RotaryExplorer",
+    "TrainingExplorer",
 ]
 
 DK_OPTIONS = [2**i for i in range(11)]  # 1, 2, 4, ..., 1024
@@ -32,19 +44,26 @@ SCALE_OPTIONS = [0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]
 
 
 def _characters_note(sentence: str, tokens) -> str:
-    """Say which typed characters the picture cannot show: left out by the tokenizer, or not in the font."""
+    """Say which typed characters the picture cannot show:
+    left out by the tokenizer, or not in the font.
+    """
     notes = []
     left_out = examples.left_out(sentence)
     if left_out:
         notes.append(f"Left out (not letters or digits): {' '.join(left_out)}")
     missing = plotting.missing_glyphs(tokens)
     if missing:
-        notes.append(f"Shown as empty boxes (the figure font has no glyph for them): {' '.join(missing)}")
+        notes.append(
+            "Shown as empty boxes "
+            f"(the figure font has no glyph for them): {' '.join(missing)}"
+        )
     return ". ".join(notes)
 
 
 class DotProductExplorer(Explorer):
-    """Turn a query in the plane and watch its dot products with three fixed keys change (Score chapter)."""
+    """Turn a query in the plane and watch its dot products with three fixed keys
+    change (Score chapter).
+    """
 
     PICTURE = "Arrows of a query and three keys, and bars of their dot products"
 
@@ -53,12 +72,23 @@ class DotProductExplorer(Explorer):
     SWEEP = {"angle": range(0, 360, 15)}
 
     def __init__(self, angle=30, length=1.5):
-        self.angle = slider(widgets.IntSlider, "query angle (°)", min=0, max=355, step=5, value=angle)
-        self.length = slider(widgets.FloatSlider, "query length", min=0.25, max=2.0, step=0.25, value=length)
+        self.angle = slider(
+            widgets.IntSlider, "query angle (°)", min=0, max=355, step=5, value=angle
+        )
+        self.length = slider(
+            widgets.FloatSlider,
+            "query length",
+            min=0.25,
+            max=2.0,
+            step=0.25,
+            value=length,
+        )
         fig = plotting.new_figure(8, 3.6)
         ax_vec, ax_bar = fig.subplots(1, 2)
         colors = [plotting.QUERY_COLOR] + [plotting.KEY_COLOR] * 3
-        self.arrows = plotting.Arrows2D(ax_vec, np.zeros((4, 2)), ["query"] + self.LABELS, colors)
+        self.arrows = plotting.Arrows2D(
+            ax_vec, np.zeros((4, 2)), ["query"] + self.LABELS, colors
+        )
         ax_vec.set_title("the query and three keys")
         self.bars = plotting.RowBars(
             ax_bar,
@@ -73,16 +103,23 @@ class DotProductExplorer(Explorer):
 
     def redraw(self):
         theta = math.radians(self.angle.value)
-        self.query = self.length.value * np.array([math.cos(theta), math.sin(theta)])  # (d_k=2,)
-        self.scores = score(self.query[None, :], self.KEYS, scale=1.0)[0]  # (m,): the plain dot products
+        # (d_k=2,)
+        self.query = self.length.value * np.array([math.cos(theta), math.sin(theta)])
+        # (m,): the plain dot products
+        self.scores = score(self.query[None, :], self.KEYS, scale=1.0)[0]
         self.arrows.update(np.vstack([self.query, self.KEYS]))
         self.bars.update(self.scores, highlight=int(np.argmax(self.scores)))
 
 
 class ScalingExplorer(Explorer):
-    """Change d_k and compare softmax weights with and without dividing the scores by √d_k (Score chapter)."""
+    """Change d_k and compare softmax weights with and without dividing the scores by
+    √d_k (Score chapter).
+    """
 
-    PICTURE = "Bars of the softmax weights of 8 random keys, without and with the 1/√d_k scale"
+    PICTURE = (
+        "Bars of the softmax weights of 8 random keys, "
+        "without and with the 1/√d_k scale"
+    )
 
     N_KEYS = 8
     SWEEP = {"d_k": DK_OPTIONS}
@@ -93,14 +130,21 @@ class ScalingExplorer(Explorer):
         fig = plotting.new_figure(8, 3.4)
         ax_raw, ax_scaled = fig.subplots(1, 2, sharey=True)
         labels = [f"k{i + 1}" for i in range(self.N_KEYS)]
-        self.raw_bars = plotting.RowBars(ax_raw, np.zeros(self.N_KEYS), labels, title="softmax(q·k)")
-        self.scaled_bars = plotting.RowBars(ax_scaled, np.zeros(self.N_KEYS), labels, title="softmax(q·k / √d_k)")
+        self.raw_bars = plotting.RowBars(
+            ax_raw, np.zeros(self.N_KEYS), labels, title="softmax(q·k)"
+        )
+        self.scaled_bars = plotting.RowBars(
+            ax_scaled, np.zeros(self.N_KEYS), labels, title="softmax(q·k / √d_k)"
+        )
         super().__init__([self.d_k], fig, [self.raw_bars, self.scaled_bars])
 
     def sample(self, d_k):
-        """One query and N_KEYS keys with independent standard-normal entries (the same for the same d_k)."""
+        """One query and N_KEYS keys with independent standard-normal entries
+        (the same for the same d_k).
+        """
         rng = np.random.default_rng([self.seed, d_k])
-        return rng.standard_normal((1, d_k)), rng.standard_normal((self.N_KEYS, d_k))  # (1, d_k), (m, d_k)
+        # (1, d_k), (m, d_k)
+        return rng.standard_normal((1, d_k)), rng.standard_normal((self.N_KEYS, d_k))
 
     def redraw(self):
         d_k = self.d_k.value
@@ -110,12 +154,18 @@ class ScalingExplorer(Explorer):
         self.scaled = normalize(score(q, k)[0])  # default scale 1/√d_k
         self.raw_bars.update(self.unscaled, highlight=int(np.argmax(self.unscaled)))
         self.scaled_bars.update(self.scaled, highlight=int(np.argmax(self.scaled)))
-        self.raw_bars.ax.set_title(f"softmax(q·k): largest weight {self.unscaled.max():.2f}")
-        self.scaled_bars.ax.set_title(f"softmax(q·k / √{d_k}): largest weight {self.scaled.max():.2f}")
+        self.raw_bars.ax.set_title(
+            f"softmax(q·k): largest weight {self.unscaled.max():.2f}"
+        )
+        self.scaled_bars.ax.set_title(
+            f"softmax(q·k / √{d_k}): largest weight {self.scaled.max():.2f}"
+        )
 
 
 class TemperatureExplorer(Explorer):
-    """Multiply one row of scores by a factor and watch softmax go from uniform to winner-takes-all."""
+    """Multiply one row of scores by a factor and watch softmax go from uniform
+    to winner-takes-all.
+    """
 
     PICTURE = "Bars of the scaled scores and of their softmax weights"
 
@@ -124,11 +174,29 @@ class TemperatureExplorer(Explorer):
     def __init__(self, scores=(2.0, 1.0, 0.5, 0.0, -1.0), labels=None, scale=1.0):
         self.scores = np.asarray(scores, dtype=float)
         labels = labels or [f"k{i + 1}" for i in range(len(self.scores))]
-        self.scale = selection(widgets.SelectionSlider, "scale (1 / temperature)", SCALE_OPTIONS, scale)
+        self.scale = selection(
+            widgets.SelectionSlider, "scale (1 / temperature)", SCALE_OPTIONS, scale
+        )
         fig = plotting.new_figure(7, 3.2)
         ax_s, ax_w = fig.subplots(1, 2)
-        self.score_bars = plotting.RowBars(ax_s, self.scores, labels, title="scores × scale", ylabel="score", ylim=None)
-        self.weight_bars = plotting.RowBars(ax_w, np.zeros(len(self.scores)), labels, title="softmax: weights")
+        # One fixed axis for every factor, so the scores visibly shrink and grow
+        # as the slider moves.
+        extremes = np.array([self.scores.min(), self.scores.max(), 0.0])
+        extremes *= max(SCALE_OPTIONS)
+        pad = 0.1 * (extremes.max() - extremes.min())
+        limits = (extremes.min() - pad * (extremes.min() < 0), extremes.max() + pad)
+        self.score_bars = plotting.RowBars(
+            ax_s,
+            self.scores,
+            labels,
+            title="scores × scale",
+            ylabel="score",
+            ylim=limits,
+        )
+        ax_s.axhline(0, color="0.5", lw=0.8)
+        self.weight_bars = plotting.RowBars(
+            ax_w, np.zeros(len(self.scores)), labels, title="softmax: weights"
+        )
         super().__init__([self.scale], fig, [self.score_bars, self.weight_bars])
 
     def redraw(self):
@@ -139,46 +207,81 @@ class TemperatureExplorer(Explorer):
 
 
 class BlendExplorer(Explorer):
-    """Turn the query and move one value vector: the output always stays inside the values' triangle."""
+    """Turn the query, move one value: the keys decide the weights, the output stays
+    inside the values' triangle.
+    """
 
-    PICTURE = "Three value vectors, the triangle they span and the blended output, with bars of the weights"
+    PICTURE = (
+        "The query and three keys as arrows, bars of the weights, "
+        "and three value vectors with the triangle they enclose and the blended output"
+    )
 
-    KEYS = 2.0 * np.array([[math.cos(a), math.sin(a)] for a in np.radians([210, 330, 90])])  # (m=3, d_k=2)
+    KEY_LENGTH = 2.0
+    # (m=3, d_k=2)
+    KEYS = KEY_LENGTH * np.array(
+        [[math.cos(a), math.sin(a)] for a in np.radians([210, 330, 90])]
+    )
     VALUES = np.array([[-1.5, -1.0], [1.5, -1.0], [0.0, 1.5]])  # (m=3, d_v=2)
     LABELS = ["v1", "v2", "v3"]
     SWEEP = {"angle": range(0, 360, 45), "v3_x": [-2.0, -1.0, 0.0, 1.0, 2.0]}
 
     def __init__(self, angle=90, v3_x=0.0, v3_y=1.5):
-        self.angle = slider(widgets.IntSlider, "query angle (°)", min=0, max=350, step=10, value=angle)
-        self.v3_x = slider(widgets.FloatSlider, "v3 x", min=-2.0, max=2.0, step=0.5, value=v3_x)
-        self.v3_y = slider(widgets.FloatSlider, "v3 y", min=-2.0, max=2.0, step=0.5, value=v3_y)
-        fig = plotting.new_figure(8, 3.8)
-        ax_hull, ax_bar = fig.subplots(1, 2, width_ratios=[1.2, 1])
+        self.angle = slider(
+            widgets.IntSlider, "query angle (°)", min=0, max=350, step=10, value=angle
+        )
+        self.v3_x = slider(
+            widgets.FloatSlider, "v3 x", min=-2.0, max=2.0, step=0.5, value=v3_x
+        )
+        self.v3_y = slider(
+            widgets.FloatSlider, "v3 y", min=-2.0, max=2.0, step=0.5, value=v3_y
+        )
+        fig = plotting.new_figure(10, 3.6)
+        ax_keys, ax_bar, ax_hull = fig.subplots(1, 3, width_ratios=[1, 0.8, 1.1])
+        colors = [plotting.QUERY_COLOR] + [plotting.KEY_COLOR] * 3
+        self.arrows = plotting.Arrows2D(
+            ax_keys, np.zeros((4, 2)), ["query", "k1", "k2", "k3"], colors, limit=2.4
+        )
+        # the query on top, also where it points the same way as a key
+        self.arrows.arrows[0].set_zorder(5)
+        self.arrows.labels[0].set_zorder(5)
+        ax_keys.set_title("query and keys: they decide the weights", fontsize=10)
+        self.bars = plotting.RowBars(
+            ax_bar, np.zeros(3), ["w1", "w2", "w3"], title="weights"
+        )
         self.hull = plotting.Hull2D(ax_hull, self.VALUES, self.LABELS, np.zeros(2))
-        ax_hull.set_title("output = weighted average of values")
-        self.bars = plotting.RowBars(ax_bar, np.zeros(3), self.LABELS, title="weights")
-        super().__init__([self.angle, self.v3_x, self.v3_y], fig, [self.hull, self.bars])
+        ax_hull.set_title("values: output = w1·v1 + w2·v2 + w3·v3", fontsize=10)
+        super().__init__(
+            [self.angle, self.v3_x, self.v3_y], fig, [self.arrows, self.bars, self.hull]
+        )
 
     def redraw(self):
         theta = math.radians(self.angle.value)
-        q = np.array([[math.cos(theta), math.sin(theta)]])  # (n=1, d_k=2)
+        # (n=1, d_k=2): a query of length 1
+        q = np.array([[math.cos(theta), math.sin(theta)]])
         self.values = self.VALUES.copy()
         self.values[2] = (self.v3_x.value, self.v3_y.value)
         out, w = attention(q, self.KEYS, self.values)  # (1, 2), (1, 3)
         self.output, self.weights = out[0], w[0]
-        self.hull.update(self.values, self.output, sizes=self.weights)
+        self.arrows.update(np.vstack([q, self.KEYS]))
         self.bars.update(self.weights, highlight=int(np.argmax(self.weights)))
+        self.hull.update(self.values, self.output, sizes=self.weights)
 
 
 class AttentionMatrixExplorer(Explorer):
-    """Type a sentence, pick a query token and a layer: the attention matrix and that token's row."""
+    """Type a sentence, pick a query token and a layer:
+    the attention matrix and that token's row.
+    """
 
-    PICTURE = "A heatmap of the attention matrix with token labels, and bars of one token's row"
+    PICTURE = (
+        "A heatmap of the attention matrix with token labels, "
+        "and bars of one token's row"
+    )
 
     LAYERS = [("layer 1: find the description", 0), ("layer 2: find the referent", 1)]
 
+    # a class constant elsewhere; here it depends on the sentence
     @property
-    def SWEEP(self):  # noqa: N802 (a class constant elsewhere; here it depends on the sentence)
+    def SWEEP(self):  # noqa: N802
         return {"query": range(len(self._tokens)), "layer": [0, 1]}
 
     def __init__(self, sentence=examples.SENTENCE, query="it", layer=1):
@@ -193,17 +296,26 @@ class AttentionMatrixExplorer(Explorer):
         self._tokens = None
         tokens = examples.tokenize(sentence)
         self._set_query_options(tokens, query)
-        fig, self.heatmap, self.bars = plotting.attention_figure(tokens, np.eye(len(tokens)), 0)
-        super().__init__([self.sentence, self.query, self.layer], fig, [self.heatmap, self.bars])
+        fig, self.heatmap, self.bars = plotting.attention_figure(
+            tokens, np.eye(len(tokens)), 0, fixed=True
+        )
+        super().__init__(
+            [self.sentence, self.query, self.layer], fig, [self.heatmap, self.bars]
+        )
 
     def _set_query_options(self, tokens, preferred):
-        """Offer the new sentence's tokens; keep the preferred word if it is there, else "it", else the first."""
+        """Offer the new sentence's tokens; keep the preferred word if it is there, else
+        "it", else the first.
+        """
         with self.quietly():
             self.query.options = [(f"{i}: {t}", i) for i, t in enumerate(tokens)]
-            self.query.value = next((tokens.index(w) for w in (preferred, "it") if w in tokens), 0)
+            self.query.value = next(
+                (tokens.index(w) for w in (preferred, "it") if w in tokens), 0
+            )
 
     def redraw(self):
-        tokens = examples.tokenize(self.sentence.value)  # SentenceError for empty / overlong input
+        # SentenceError for empty / overlong input
+        tokens = examples.tokenize(self.sentence.value)
         if tokens != self._tokens:
             if self._tokens is not None:
                 self._set_query_options(tokens, self._tokens[self.query.value])
@@ -213,45 +325,57 @@ class AttentionMatrixExplorer(Explorer):
         i, layer = self.query.value, self.layer.value
         self.weights = self.result.weights[layer]  # (n, n)
         self.row = self.weights[i]  # (n,)
-        self.heatmap.update(self.weights, tokens, tokens, highlight_row=i)
+        labels = plotting.short_labels(tokens)
+        self.heatmap.update(self.weights, labels, labels, highlight_row=i)
         self.heatmap.ax.set_title(self.LAYERS[layer][0])
-        self.bars.update(self.row, tokens, highlight=i)
+        self.bars.update(self.row, labels, highlight=i)
         self.bars.ax.set_title(f'row of "{tokens[i]}": where it looks')
         notes = [_characters_note(self.sentence.value, tokens)]
-        unknown = [t for t, k in zip(tokens, examples.known(tokens), strict=True) if not k]
+        unknown = [
+            t for t, k in zip(tokens, examples.known(tokens), strict=True) if not k
+        ]
         if unknown:
             listing = ", ".join(unknown[:6]) + ("…" if len(unknown) > 6 else "")
-            notes.append(f"Not in the hand-built vocabulary, so given fixed pseudo-random vectors: {listing}")
+            notes.append(
+                "Not in the hand-built vocabulary, "
+                f"so given fixed pseudo-random vectors: {listing}"
+            )
         self.note = ". ".join(n for n in notes if n)
 
 
 class OnlineSoftmaxExplorer(Explorer):
-    """Change the block size of the online softmax: the blocks and the running maximum change, the result not."""
+    """Change the block size of the online softmax: the blocks and the running M, L, O
+    change, the result not.
+    """
 
-    PICTURE = "Bars of one query's scores split into blocks, the running maximum, and the final output"
+    PICTURE = (
+        "Bars of one query's scores split into blocks with the running maximum, "
+        "and a table of the running maximum M, sum L and output O after each block"
+    )
     SWEEP = {"block_size": [1, 2, 3, 4, 6, 12]}
 
     def __init__(self, block_size=4, seed=0):
         rng = np.random.default_rng(seed)
         self.scores = np.round(rng.normal(0.0, 1.5, 12), 1)  # (m,): one query's scores
         self.values = np.round(rng.normal(0.0, 1.0, (12, 2)), 1)  # (m, d_v=2)
-        self.exact = normalize(self.scores) @ self.values  # (d_v,): softmax, then blend, all at once
-        self.block_size = selection(widgets.SelectionSlider, "block size", self.SWEEP["block_size"], block_size)
-        fig = plotting.new_figure(8, 3.4)
-        self.ax_scores, self.ax_out = fig.subplots(1, 2, width_ratios=[1.6, 1])
+        # (d_v,): softmax, then blend, all at once
+        self.exact = normalize(self.scores) @ self.values
+        self.block_size = selection(
+            widgets.SelectionSlider, "block size", self.SWEEP["block_size"], block_size
+        )
+        fig = plotting.new_figure(9.5, 3.8)
+        self.ax_scores, self.ax_table = fig.subplots(1, 2, width_ratios=[1.2, 1])
         keys = range(len(self.scores))
         self.ax_scores.bar(keys, self.scores, color=plotting.KEY_COLOR)
         self.ax_scores.set_xticks(keys, [f"k{i + 1}" for i in keys])
         self.ax_scores.set_ylabel("score")
+        self.ax_table.axis("off")
         self._block_artists = []
-        self.out_bars = plotting.RowBars(
-            self.ax_out, np.zeros(4), ["exact 1", "online 1", "exact 2", "online 2"], ylabel="output", ylim=None
-        )
         super().__init__([self.block_size], fig, [])
 
     def redraw(self):
         b = self.block_size.value
-        self.steps = examples.online_softmax_trace(self.scores, self.values, b)
+        self.steps = online_softmax_trace(self.scores, self.values, b)
         self.online = self.steps[-1].output / self.steps[-1].total  # (d_v,)
         self.difference = float(np.abs(self.online - self.exact).max())
         for artist in self._block_artists:
@@ -259,21 +383,53 @@ class OnlineSoftmaxExplorer(Explorer):
         self._block_artists = []
         for i, step in enumerate(self.steps):
             span = (step.keys.start - 0.5, step.keys.stop - 0.5)
-            self._block_artists.append(self.ax_scores.axvspan(*span, color="0.9" if i % 2 else "0.97", zorder=0))
-            (line,) = self.ax_scores.plot(span, [step.row_max] * 2, color=plotting.QUERY_COLOR, lw=2)
+            self._block_artists.append(
+                self.ax_scores.axvspan(
+                    *span, color="0.88" if i % 2 else "0.96", zorder=0
+                )
+            )
+            (line,) = self.ax_scores.plot(
+                span, [step.row_max] * 2, color=plotting.QUERY_COLOR, lw=2.5, ls="--"
+            )
             self._block_artists.append(line)
         blocks = f"{len(self.steps)} block{'s' if len(self.steps) > 1 else ''} of {b}"
-        self.ax_scores.set_title(f"{blocks}; red: running maximum")
-        both = np.ravel(np.column_stack([self.exact, self.online]))  # exact 1, online 1, exact 2, online 2
-        self.out_bars.update(both)
-        self.ax_out.set_title(f"largest difference {self.difference:.0e}")
+        self.ax_scores.set_title(f"{blocks}; dashed: running maximum M", fontsize=10)
+        lines = ["after keys    M       L       O"]
+        for step in self.steps:
+            keys = f"{step.keys.start + 1}-{step.keys.stop}"
+            output = ", ".join(f"{o:6.2f}" for o in step.output)
+            lines.append(
+                f"{keys:>10}  {step.row_max:4.1f}  {step.total:6.3f}  ({output})"
+            )
+        online = ", ".join(f"{o:.4f}" for o in self.online)
+        exact = ", ".join(f"{o:.4f}" for o in self.exact)
+        lines += ["", f"O / L        = ({online})", f"softmax(s) V = ({exact})"]
+        self._block_artists.append(
+            self.ax_table.text(
+                0.0,
+                1.0,
+                "\n".join(lines),
+                family="monospace",
+                fontsize=9.5,
+                va="top",
+                transform=self.ax_table.transAxes,
+            )
+        )
+        self.ax_table.set_title(
+            f"running M, L, O; largest difference {self.difference:.0e}", fontsize=10
+        )
         self.static_labels = (b,)  # the blocks moved: redraw everything
 
 
 class PretrainedExplorer(Explorer):
-    """Pick a layer and a head of all-MiniLM-L6-v2 (and, with a kernel, type a sentence): its attention matrix."""
+    """Pick a layer and a head of all-MiniLM-L6-v2 (and, with a kernel, type a
+    sentence): its attention matrix.
+    """
 
-    PICTURE = "A heatmap of one head of a pretrained model, with its WordPiece tokens, and bars of one token's row"
+    PICTURE = (
+        "A heatmap of one head of a pretrained model, with its WordPiece tokens, "
+        "and bars of one token's row"
+    )
     SWEEP = {"layer": range(6), "head": range(12)}
     MAX_TOKENS = 32
 
@@ -289,12 +445,20 @@ class PretrainedExplorer(Explorer):
             continuous_update=False,
             layout=widgets.Layout(width="min(100%, 36em)"),
         )
-        self.layer = selection(widgets.SelectionSlider, "layer", [(str(i + 1), i) for i in range(6)], layer)
-        self.head = selection(widgets.SelectionSlider, "head", [(str(i + 1), i) for i in range(12)], head)
+        self.layer = selection(
+            widgets.SelectionSlider, "layer", [(str(i + 1), i) for i in range(6)], layer
+        )
+        self.head = selection(
+            widgets.SelectionSlider, "head", [(str(i + 1), i) for i in range(12)], head
+        )
         self._sentence_seen = None
         self._compute(sentence)
-        fig, self.heatmap, self.bars = plotting.attention_figure(self.tokens, np.eye(len(self.tokens)), 0)
-        super().__init__([self.sentence, self.layer, self.head], fig, [self.heatmap, self.bars])
+        fig, self.heatmap, self.bars = plotting.attention_figure(
+            self.tokens, np.eye(len(self.tokens)), 0, fixed=True
+        )
+        super().__init__(
+            [self.sentence, self.layer, self.head], fig, [self.heatmap, self.bars]
+        )
 
     def _compute(self, sentence):
         if not isinstance(sentence, str) or not sentence.strip():
@@ -302,19 +466,215 @@ class PretrainedExplorer(Explorer):
         result = self._recompute(*self._model, sentence)
         if len(result.tokens) > self.MAX_TOKENS:
             raise examples.SentenceError(
-                f"That sentence is {len(result.tokens)} tokens long; the explorer shows at most {self.MAX_TOKENS}."
+                f"That sentence is {len(result.tokens)} tokens long; "
+                f"the explorer shows at most {self.MAX_TOKENS}."
             )
         self.result, self.tokens, self._sentence_seen = result, result.tokens, sentence
 
     def redraw(self):
         if self.sentence.value != self._sentence_seen:
-            self._compute(self.sentence.value)  # SentenceError for empty or overlong input
+            # SentenceError for empty or overlong input
+            self._compute(self.sentence.value)
         tokens = self.tokens
         query = tokens.index(self._query_word) if self._query_word in tokens else 0
-        self.weights = self.result.our_weights[self.layer.value, self.head.value]  # (n, n)
-        self.heatmap.update(self.weights, tokens, tokens, highlight_row=query)
-        self.heatmap.ax.set_title(f"layer {self.layer.value + 1}, head {self.head.value + 1}")
-        self.bars.update(self.weights[query], tokens, highlight=query)
+        # (n, n)
+        self.weights = self.result.our_weights[self.layer.value, self.head.value]
+        labels = plotting.short_labels(tokens)
+        self.heatmap.update(self.weights, labels, labels, highlight_row=query)
+        self.heatmap.ax.set_title(
+            f"layer {self.layer.value + 1}, head {self.head.value + 1}"
+        )
+        self.bars.update(self.weights[query], labels, highlight=query)
         self.bars.ax.set_title(f'row of "{tokens[query]}"')
         self.static_labels = tuple(tokens)
         self.note = _characters_note(self.sentence.value, tokens)
+
+
+class MultiHeadExplorer(Explorer):
+    """One layer with two jobs for "it" (find its adjective, find a noun): one head
+    doing both, or two heads.
+
+    The same four matrices (``examples.two_head_layer``) run with ``num_heads=1`` or
+    ``num_heads=2``; the control picks which attention matrix to show.
+    """
+
+    PICTURE = (
+        'A heatmap of one attention head with token labels, and bars of the row of "it"'
+    )
+    VIEWS = [
+        ("one head, both jobs", 0),
+        ("two heads: head 1", 1),
+        ("two heads: head 2", 2),
+    ]
+    SWEEP = {"view": [0, 1, 2]}
+
+    def __init__(self, sentence=examples.SENTENCE, view=0):
+        self.layer = examples.two_head_layer()
+        self.tokens = examples.tokenize(sentence)
+        x = examples.embed(self.tokens)  # (n, d_model)
+        layer = self.layer
+        # num_heads -> (output (n, d_model), weights (num_heads, n, n))
+        self.results = {
+            h: multi_head_self_attention(
+                x, layer.w_q, layer.w_k, layer.w_v, layer.w_o, num_heads=h
+            )
+            for h in (1, 2)
+        }
+        self.view = selection(widgets.ToggleButtons, "", self.VIEWS, view)
+        it = self.tokens.index("it") if "it" in self.tokens else 0
+        self.query = it
+        fig, self.heatmap, self.bars = plotting.attention_figure(
+            self.tokens, np.eye(len(self.tokens)), it, fixed=True
+        )
+        super().__init__([self.view], fig, [self.heatmap, self.bars])
+
+    def redraw(self):
+        num_heads, head = {0: (1, 0), 1: (2, 0), 2: (2, 1)}[self.view.value]
+        self.output, weights = self.results[num_heads]
+        self.weights = weights[head]  # (n, n)
+        labels = plotting.short_labels(self.tokens)
+        self.heatmap.update(self.weights, labels, labels, highlight_row=self.query)
+        self.heatmap.ax.set_title(self.VIEWS[self.view.value][0])
+        self.bars.update(self.weights[self.query], labels, highlight=self.query)
+        self.bars.ax.set_title(f'row of "{self.tokens[self.query]}"')
+
+
+class RotaryExplorer(Explorer):
+    """Slide a key and a query along the sentence, a fixed distance apart: with
+    rotary positions the score stays the same, because it depends only on how
+    far apart they are."""
+
+    PICTURE = (
+        "The first feature pair of a query and a key, before and after rotation by "
+        "their positions, and their score for every position"
+    )
+    POSITIONS = 12
+    SWEEP = {"position": range(POSITIONS)}
+
+    def __init__(self, position=0, distance=3, d=8, seed=0):
+        rng = np.random.default_rng(seed)
+        # one query vector and one key vector, (d,) each
+        self.q, self.k = rng.standard_normal((2, d))
+        for v in (self.q, self.k):
+            # their first pair (the one drawn) of length 1.5, so it is easy to see
+            v[:2] *= 1.5 / np.linalg.norm(v[:2])
+        self.position = slider(
+            widgets.IntSlider,
+            "key position",
+            min=0,
+            max=self.POSITIONS - 1,
+            value=position,
+        )
+        self.distance = slider(
+            widgets.IntSlider, "query is … tokens later", min=0, max=8, value=distance
+        )
+        fig = plotting.new_figure(9, 3.6)
+        ax_pair, ax_scores = fig.subplots(1, 2, width_ratios=[1, 1.3])
+        colors = [plotting.QUERY_COLOR, plotting.KEY_COLOR]
+        self.arrows = plotting.Arrows2D(
+            ax_pair, np.zeros((2, 2)), ["query", "key"], colors, limit=2.5
+        )
+        ax_pair.set_title("first pair of features, rotated", fontsize=10)
+        positions = np.arange(self.POSITIONS)
+        for other in range(self.distance.max + 1):
+            # every distance has a level of its own
+            ax_scores.plot(positions, self.scores(other), color="0.85", lw=1, zorder=0)
+        (self.line,) = ax_scores.plot(
+            positions, np.zeros(self.POSITIONS), "o-", color=plotting.KEY_COLOR, ms=4
+        )
+        (self.marker,) = ax_scores.plot(
+            [0], [0], "D", color=plotting.QUERY_COLOR, ms=9, label="now"
+        )
+        ax_scores.set_xlabel("key position (the query is the set distance later)")
+        ax_scores.set_ylabel("score")
+        ax_scores.set_xticks(positions)
+        levels = np.concatenate(
+            [self.scores(other) for other in range(self.distance.max + 1)]
+        )
+        ax_scores.set_ylim(levels.min() - 0.3, levels.max() + 0.3)
+        self.ax_scores = ax_scores
+        super().__init__([self.position, self.distance], fig, [self.arrows])
+
+    def scores(self, distance):
+        """The score of the rotated query at position p + distance with the rotated
+        key at p, for every p.
+        """
+        n = self.POSITIONS + distance
+        # (n, d): the same query at every position, rotated
+        q = rotary(np.tile(self.q, (n, 1)))
+        k = rotary(np.tile(self.k, (n, 1)))  # (n, d)
+        p = np.arange(self.POSITIONS)
+        # (positions,)
+        return np.einsum("pd,pd->p", q[p + distance], k[p]) / math.sqrt(len(self.q))
+
+    def redraw(self):
+        p, dist = self.position.value, self.distance.value
+        n = self.POSITIONS + dist
+        # (d,): the query, rotated by its position
+        q = rotary(np.tile(self.q, (n, 1)))[p + dist]
+        k = rotary(np.tile(self.k, (n, 1)))[p]  # (d,)
+        self.all_scores = self.scores(dist)
+        self.score = float(self.all_scores[p])
+        self.arrows.update(np.vstack([q[:2], k[:2]]))
+        self.line.set_ydata(self.all_scores)
+        self.marker.set_data([p], [self.score])
+        self.ax_scores.set_title(
+            f"score {self.score:.3f} at every position, for a distance of {dist}",
+            fontsize=10,
+        )
+        # the line and the axis change with the distance: redraw all
+        self.static_labels = (dist,)
+
+
+class TrainingExplorer(Explorer):
+    """Slide through training: the rows of "it" in every layer of a model that learns,
+    for the book's two sentences (``training.train_referent_model``'s snapshots)."""
+
+    PICTURE = (
+        'Bars of the attention row of "it" in each layer, for the two book sentences'
+    )
+
+    def __init__(self, result, step=None):
+        self.result = result
+        self.snapshots = {s.step: s for s in result.snapshots}
+        steps = list(self.snapshots)
+        self.SWEEP = {"step": steps}
+        self.step = selection(
+            widgets.SelectionSlider,
+            "training step",
+            steps,
+            steps[-1] if step is None else step,
+        )
+        self.sentences = list(result.snapshots[0].rows)  # the watched sentences
+        layers = len(result.snapshots[0].rows[self.sentences[0]])
+        fig = plotting.new_figure(4.2 * len(self.sentences), 2.6 * layers)
+        axes = np.atleast_2d(fig.subplots(layers, len(self.sentences), squeeze=False))
+        self.tokens = {s: examples.tokenize(s) for s in self.sentences}
+        self.bars = {}
+        for (layer, col), ax in np.ndenumerate(axes):
+            sentence = self.sentences[col]
+            tokens = self.tokens[sentence]
+            self.bars[layer, col] = plotting.RowBars(
+                ax,
+                np.zeros(len(tokens)),
+                tokens,
+                title=f'layer {layer + 1}: "…too {tokens[-1]}"',
+            )
+        super().__init__([self.step], fig, list(self.bars.values()))
+
+    def redraw(self):
+        snapshot = self.snapshots[self.step.value]
+        self.rows = snapshot.rows  # {sentence: (layers, n)}
+        for (layer, col), bars in self.bars.items():
+            sentence = self.sentences[col]
+            tokens = self.tokens[sentence]
+            row = self.rows[sentence][layer]  # (n,)
+            bars.update(row, highlight=tokens.index("it"))
+            top = tokens[int(np.argmax(row))]
+            bars.ax.set_title(
+                f'layer {layer + 1}, "…too {tokens[-1]}": top {top}', fontsize=9
+            )
+        self.fig.suptitle(
+            f"after {snapshot.step} steps: held-out accuracy {snapshot.accuracy:.2f}",
+            fontsize=10,
+        )
