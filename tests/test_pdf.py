@@ -1,0 +1,401 @@
+"""The PDF edition (``scripts/build_pdf.py``) read back with pypdf.
+
+Marked ``pdf`` (and ``browser``: it needs the same Chromium). Needs Playwright's Python
+package, a Chromium binary and pypdf; without them the tests skip with the reason. The
+HTML book is built first when it is missing or older than its sources, the PDF when it
+is missing or older than the HTML build or the script. What is expected comes from the
+sources: the pages of ``_toc.yml``, each notebook's first heading, figures, explorers
+and code.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.pdf,
+    pytest.mark.browser,
+]  # the browser tests need Chromium too
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location(
+        "build_pdf", ROOT / "scripts" / "build_pdf.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+build_pdf = _load_script()
+TOC = build_pdf.read_toc(ROOT)
+CHAPTERS = [p for p in TOC if p.number is not None]
+EXPLORER_LINE = build_pdf.INTERACTIVE_LINE
+A4_POINTS = (595.9, 842.9)  # Chromium's A4: 8.27 × 11.7 inches
+
+
+def _normalize(text: str) -> str:
+    """NFKC (the ﬁ ligature is fi), straight quotes, single spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    text = text.translate(str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"}))
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _squeeze(text: str) -> str:
+    """No whitespace at all: a wrapped line reads like the line it was."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", _normalize(text))
+
+
+def _contains_in_order(haystack: list[str], needles: list[str]) -> bool:
+    it = iter(haystack)
+    return all(any(word == needle for word in it) for needle in needles)
+
+
+def _contents_number(words: list[str], title: list[str]) -> str | None:
+    """The page number after a title (its words, in order) in the table of contents."""
+    for start in (i for i, word in enumerate(words) if word == title[0]):
+        rest = iter(words[start:])
+        if all(any(word == t for word in rest) for t in title):
+            return next((word for word in rest if word.isdigit()), None)
+    return None
+
+
+def _notebook(page) -> dict | None:
+    path = ROOT / f"{page.docname}.ipynb"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def _title(page) -> str:
+    """The page's first heading in its source, its math left out."""
+    nb = _notebook(page)
+    if nb is None:
+        lines = (ROOT / f"{page.docname}.md").read_text(encoding="utf-8").splitlines()
+    else:
+        lines = [
+            line
+            for c in nb["cells"]
+            if c["cell_type"] == "markdown"
+            for line in c["source"]
+        ]
+    heading = next(line for line in (x.strip() for x in lines) if line.startswith("# "))
+    return re.sub(r"\$[^$]*\$", " ", heading[2:])
+
+
+def _shown_cells(nb: dict):
+    """The code cells the book shows, and their tags (which say what it shows)."""
+    for cell in nb["cells"]:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell["cell_type"] == "code" and "remove-cell" not in tags:
+            yield cell, tags
+
+
+def _code_lines(nb: dict) -> list[str]:
+    """Every line the book prints as code: sources, streams, text outputs, listings."""
+    lines = []
+    for cell, tags in _shown_cells(nb):
+        if "remove-input" not in tags:
+            lines += "".join(cell["source"]).splitlines()
+        if "remove-output" in tags:
+            continue
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if out["output_type"] == "stream":
+                lines += "".join(out["text"]).splitlines()
+            elif set(data) == {"text/plain"}:
+                lines += "".join(data["text/plain"]).splitlines()
+            elif "text/html" in data:  # listings shown with show_source
+                for pre in re.findall(
+                    r"<pre>(.*?)</pre>", "".join(data["text/html"]), re.S
+                ):
+                    lines += html.unescape(re.sub(r"<[^>]+>", "", pre)).splitlines()
+    return [line for line in lines if line.strip()]
+
+
+def _expected_pictures(nb: dict) -> tuple[int, int]:
+    """(figures, explorers): PNG outputs, explorer cells (``widgets.XExplorer()``)."""
+    figures = explorers = 0
+    for cell, tags in _shown_cells(nb):
+        if "remove-output" in tags:
+            continue
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            if build_pdf.WIDGET_VIEW in data and "Explorer(" in "".join(cell["source"]):
+                explorers += 1
+            elif "image/png" in data and build_pdf.WIDGET_VIEW not in data:
+                figures += 1
+    return figures, explorers
+
+
+def _html_is_stale() -> bool:
+    stamp = HTML / ".buildinfo"  # rewritten by every build
+    if not stamp.exists():
+        return True
+    patterns = [
+        "chapters/*.ipynb",
+        "*.md",
+        "_config.yml",
+        "_toc.yml",
+        "book_assets/**/*",
+        "book_ext/*.py",
+    ]
+    return any(
+        f.stat().st_mtime > stamp.stat().st_mtime
+        for p in patterns
+        for f in ROOT.glob(p)
+        if f.is_file()
+    )
+
+
+class Book:
+    """The PDF, read once: its pages' text, and where each page of the toc starts."""
+
+    def __init__(self, path: Path):
+        from pypdf import PdfReader
+
+        self.path = path
+        self.reader = PdfReader(path)
+        self.texts = [page.extract_text() for page in self.reader.pages]
+        self.labels = list(self.reader.page_labels)
+        self.front = next(i for i, label in enumerate(self.labels) if label == "1")
+        top = [item for item in self.reader.outline if not isinstance(item, list)]
+        self.outline = [
+            (item.title, self.reader.get_destination_page_number(item)) for item in top
+        ]
+        starts = [page for _, page in self.outline] + [len(self.texts)]
+        self.ranges = dict(
+            zip(
+                [p.docname for p in TOC],
+                zip(starts, starts[1:], strict=False),
+                strict=False,
+            )
+        )
+
+    def body(self, index: int) -> str:
+        """A numbered page's text without its footer (the last line)."""
+        return self.texts[index].rstrip().rpartition("\n")[0]
+
+    def text_of(self, docname: str) -> str:
+        start, end = self.ranges[docname]
+        return "\n".join(self.body(i) for i in range(start, end))
+
+    def images_of(self, docname: str) -> int:
+        start, end = self.ranges[docname]
+        return sum(_images(self.reader.pages[i]) for i in range(start, end))
+
+
+def _images(obj, depth: int = 0) -> int:
+    """Image XObjects drawn by a page (or a form it draws)."""
+    resources = obj.get("/Resources")
+    xobjects = resources.get_object().get("/XObject") if resources is not None else None
+    if xobjects is None or depth > 4:
+        return 0
+    count = 0
+    for ref in xobjects.get_object().values():
+        xobject = ref.get_object()
+        if xobject.get("/Subtype") == "/Image":
+            count += 1
+        elif xobject.get("/Subtype") == "/Form":
+            count += _images(xobject, depth + 1)
+    return count
+
+
+@pytest.fixture(scope="session")
+def book() -> Book:
+    try:
+        import playwright  # noqa: F401
+        import pypdf  # noqa: F401
+    except ImportError as e:
+        pytest.skip(f"{e.name} is not installed (pip install -r requirements.txt)")
+    if not Path(build_pdf.CHROMIUM).exists():
+        pytest.skip(
+            f"no Chromium at {build_pdf.CHROMIUM}: install Debian's chromium "
+            "(apt-get install -y chromium)"
+        )
+    if _html_is_stale():
+        shutil.rmtree(
+            HTML, ignore_errors=True
+        )  # Sphinx 7.4 does not overwrite changed static files
+        jupyter_book = Path(sys.executable).with_name("jupyter-book")
+        subprocess.run(
+            [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
+            check=True,
+            cwd=ROOT,
+        )
+    path = build_pdf.default_output(ROOT)
+    newest = max(
+        (HTML / ".buildinfo").stat().st_mtime,
+        (ROOT / "scripts" / "build_pdf.py").stat().st_mtime,
+    )
+    if not path.exists() or path.stat().st_mtime < newest:
+        subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / "build_pdf.py")],
+            check=True,
+            cwd=ROOT,
+        )
+    return Book(path)
+
+
+def test_every_page_is_a4_and_the_length_is_sane(book):
+    for i, page in enumerate(book.reader.pages):
+        size = (float(page.mediabox.width), float(page.mediabox.height))
+        assert size == pytest.approx(A4_POINTS, abs=2), f"page {i + 1} is {size}"
+    numbered = len(book.texts) - book.front
+    assert 2 <= book.front <= 1 + len(TOC), "a title page and the contents"
+    assert 2 * len(TOC) <= numbered <= 25 * len(TOC)
+
+
+def test_title_page_and_contents(book):
+    title = build_pdf.read_config(ROOT)["title"]
+    assert _normalize(title) in _normalize(book.texts[0])
+    contents = _normalize("\n".join(book.texts[1 : book.front]))
+    assert contents.startswith("Contents")
+    # Every chapter is listed with the number printed on its first page, and linked.
+    links = set()
+    for page in book.reader.pages[: book.front]:
+        for ref in page.get("/Annots") or []:
+            annot = ref.get_object()
+            if "/Dest" in annot:
+                links.add(book.reader.get_page_number(annot["/Dest"][0].get_object()))
+    words = _words(contents)
+    for (_, start), page in zip(book.outline, TOC, strict=True):
+        if page.number is not None:
+            assert (
+                _contents_number(words, [str(page.number), *_words(_title(page))])
+                == book.labels[start]
+            )
+        assert start in links, (
+            f"no link in the contents to {page.docname} (page {book.labels[start]})"
+        )
+
+
+def test_chapters_in_the_order_of_the_toc(book):
+    """The bookmarks follow _toc.yml; each chapter's first page starts with "Chapter n"
+    and its title."""
+    assert len(book.outline) == len(TOC)
+    starts = [start for _, start in book.outline]
+    assert starts == sorted(set(starts)), "bookmarks out of order"
+    assert starts[0] == book.front
+    for (label, start), page in zip(book.outline, TOC, strict=True):
+        first = _words(book.body(start))
+        if page.number is not None:
+            assert label.startswith(f"{page.number} ")
+            assert first[:2] == ["CHAPTER", str(page.number)], (
+                f"{page.docname}: {first[:8]}"
+            )
+            title = _words(_title(page))
+            assert _contains_in_order(first, title), (
+                f"{page.docname}: title {title} not on page {start + 1}"
+            )
+            assert _contains_in_order(_words(label), title)
+    # The text of the book, read from the start: "Chapter n" and its title, in order.
+    words = _words("\n".join(book.body(i) for i in range(book.front, len(book.texts))))
+    at = 0
+    for page in CHAPTERS:
+        title = _words(_title(page))
+        at = next(
+            (
+                i
+                for i in range(at, len(words) - 1)
+                if words[i : i + 2] == ["CHAPTER", str(page.number)]
+            ),
+            None,
+        )
+        assert at is not None, (
+            f"{page.docname}: no 'Chapter {page.number}' after the previous chapter"
+        )
+        assert _contains_in_order(words[at : at + len(title) + 40], title), page.docname
+
+
+def test_every_page_carries_its_number(book):
+    for i in range(book.front, len(book.texts)):
+        footer = book.texts[i].rstrip().rpartition("\n")[2]
+        assert footer.endswith(f" {i - book.front + 1}"), (
+            f"page {i + 1}: footer {footer!r}"
+        )
+        assert book.labels[i] == str(i - book.front + 1)
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=[p.docname for p in CHAPTERS])
+def test_figures_and_explorers_are_printed(book, page):
+    nb = _notebook(page)
+    if nb is None:
+        pytest.skip("not a notebook")
+    figures, explorers = _expected_pictures(nb)
+    text = _normalize(book.text_of(page.docname))
+    assert text.count(EXPLORER_LINE) == explorers, (
+        "one line per explorer saying where it is interactive"
+    )
+    assert f"{page.docname}.ipynb" in text or not explorers
+    assert book.images_of(page.docname) >= figures + explorers, "a picture is missing"
+
+
+@pytest.mark.parametrize("page", CHAPTERS, ids=[p.docname for p in CHAPTERS])
+def test_no_line_of_code_is_cut(book, page):
+    """Every line of code and output the book shows is in the PDF whole (a line cut at
+    the right margin loses its end: Chromium drops the clipped glyphs)."""
+    nb = _notebook(page)
+    if nb is None:
+        pytest.skip("not a notebook")
+    text = _squeeze(book.text_of(page.docname))
+    missing = [line for line in _code_lines(nb) if _squeeze(line) not in text]
+    assert missing == [], f"{len(missing)} lines not printed whole, e.g. {missing[:3]}"
+
+
+def test_no_tex_markup_or_buttons_in_the_text(book):
+    text = "\n".join(book.body(i) for i in range(book.front, len(book.texts)))
+    tex = re.findall(
+        r"\\(?:frac|sqrt|operatorname|begin|end|left|right|mathrm|sum)\b|\\\(|\\\[|\$\$",
+        text,
+    )
+    assert tex == [], "TeX left untypeset"
+    myst = re.findall(
+        r"\{(?:glue|note|warning|math|ref|doc|numref|eq|figure|code-cell)[}:]|:class:|^:::",
+        text,
+        re.M,
+    )
+    assert myst == [], "MyST markup in the text"
+    assert "<!-- value:" not in text
+    for chrome in [
+        "Show code cell",
+        "Hide code cell",
+        "Skip to main content",
+        "Back to top",
+        "Ctrl+K",
+        "Last updated",
+    ]:
+        assert chrome not in text, f"the theme's {chrome!r}"
+
+
+def test_links_stay_inside_the_pdf_or_go_online(book):
+    pages = len(book.reader.pages)
+    for i, page in enumerate(book.reader.pages):
+        for ref in page.get("/Annots") or []:
+            annot = ref.get_object()
+            if "/Dest" in annot:
+                assert (
+                    0
+                    <= book.reader.get_page_number(annot["/Dest"][0].get_object())
+                    < pages
+                )
+            uri = str((annot.get("/A") or {}).get("/URI", ""))
+            assert not re.match(
+                r"https?://(127\.0\.0\.1|localhost)|https://pdf\.invalid", uri
+            ), f"page {i + 1}: {uri}"
