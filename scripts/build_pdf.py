@@ -230,6 +230,8 @@ figure, img, tr, div.cell_input, div.cell_output .output.stream { break-inside: 
 figure.pdf-explorer { margin: 0.8rem 0 1.2rem; padding: 0.5rem 0.7rem;
   border: 1px solid #d0d0d0; border-radius: 4px; }
 figure.pdf-explorer img { display: block; margin: 0 auto; }
+figure.pdf-explorer .pdf-layers { display: grid; margin: 0 auto; }
+figure.pdf-explorer .pdf-layers img { grid-area: 1 / 1; }
 figure.pdf-explorer figcaption { font-size: 0.82rem; color: #444; margin-top: 0.4rem;
   line-height: 1.35; text-align: left; }
 figure.pdf-explorer figcaption a { overflow-wrap: anywhere; }
@@ -297,11 +299,20 @@ async (opts) => {
     if (!pictures.length && !settings.length) continue;  // not an explorer: as it is
     const figure = document.createElement('figure');
     figure.className = 'pdf-explorer';
+    // A picture drawn in two layers (a shared background, role=presentation, under
+    // the top layer of the current settings) stays two layers, one on the other.
+    const layered = pictures.some((img) => img.getAttribute('role') === 'presentation');
+    const holder = layered ? document.createElement('div') : figure;
+    if (layered) {
+      holder.className = 'pdf-layers';
+      figure.append(holder);
+    }
     for (const img of pictures) {
       const copy = new Image();
       copy.src = img.src;
       copy.alt = img.alt;
-      figure.append(copy);
+      if (img.getAttribute('role')) copy.setAttribute('role', img.getAttribute('role'));
+      holder.append(copy);
     }
     for (const note of root.querySelectorAll('.widget-html-content')) {
       if (!visible(note) || note.querySelector('img')) continue;

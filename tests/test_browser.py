@@ -203,7 +203,8 @@ def test_every_page_works_offline(visit, book, name):
     assert broken == []
     # every figure has a caption, alt text or a title
     unlabelled = page.evaluate(
-        """() => Array.from(document.querySelectorAll('main img'))
+        """() => Array.from(document.querySelectorAll(
+                   'main img:not([role="presentation"])'))
                .filter(i => !i.alt && !i.title
                             && !i.closest('figure')?.querySelector('figcaption'))
                .map(i => i.src.slice(0, 80))"""
@@ -259,8 +260,8 @@ def test_search_finds_a_word_from_a_chapter(visit, book):
 VISIBLE_PICTURE = """(i) => {
     const outputs = Array.from(document.querySelectorAll('.cell_output'))
         .filter(o => o.querySelector('.widget-slider'));
-    const img = Array.from(outputs[i].querySelectorAll('img'))
-        .find(im => im.offsetParent !== null);
+    const pictures = outputs[i].querySelectorAll('img:not([role="presentation"])');
+    const img = Array.from(pictures).find(im => im.offsetParent !== null);
     return img ? img.src : null;
 }"""
 

@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from selfattention import attention, examples, normalize, widgets
+from selfattention import attention, examples, normalize, plotting, widgets
 
 # Pre-drawn explorers (the HTML book's) need ipywidgets 8's Stack; they are made only
 # by the book's build.
@@ -343,6 +343,12 @@ def test_precomputed_explorers_switch_pictures_in_the_browser(explorer, sweep):
     box = e.precomputed(**(sweep or {}))
     sweep = sweep or e.SWEEP
     selectors, picture = box.children[0].children, box.children[1]
+    background = None
+    if e.layered:  # a shared background under the stack: the leaves are top layers
+        base, picture = picture.children
+        background = base64.b64decode(
+            re.search(r'base64,([^"]+)"', base.value).group(1)
+        )
     assert len(selectors) == len(sweep)
     assert len(e.frames) == int(np.prod([len(list(v)) for v in sweep.values()]))
     # every selector is linked, in the browser, to the stacks at its level
@@ -362,7 +368,10 @@ def test_precomputed_explorers_switch_pictures_in_the_browser(explorer, sweep):
         src, alt = re.search(
             r'src="data:image/png;base64,([^"]+)" alt="([^"]+)"', leaf.value
         ).groups()
-        assert base64.b64decode(src) == png
+        shown = base64.b64decode(src)
+        if background is not None:
+            shown = plotting.stack_layers(background, shown)
+        assert shown == png
         alt = html.unescape(alt)
         assert alt.startswith(e.PICTURE)
         assert all(f"{c.description} = " in alt for c in selectors if c.description)
@@ -478,3 +487,65 @@ def test_training_explorer_shows_the_snapshot_of_the_chosen_step():
     assert (
         np.abs(first - first.mean(axis=-1, keepdims=True)).max() < 0.1
     )  # nearly uniform
+
+
+def _explorers_with_sweeps():
+    cases = [
+        (widgets.DotProductExplorer, {}),
+        (widgets.ScalingExplorer, {}),
+        (widgets.TemperatureExplorer, {}),
+        (widgets.BlendExplorer, {}),
+        (widgets.AttentionMatrixExplorer, {}),
+        (widgets.OnlineSoftmaxExplorer, {}),
+        (widgets.MultiHeadExplorer, {}),
+        (widgets.RotaryExplorer, {}),
+    ]
+    return [pytest.param(cls, kwargs, id=cls.__name__) for cls, kwargs in cases]
+
+
+@pytest.mark.parametrize(("explorer", "kwargs"), _explorers_with_sweeps())
+def test_a_quick_redraw_draws_what_a_full_drawing_draws(explorer, kwargs):
+    """Redraws paint only the artists that change; nothing that changed may be left
+    stale: after a walk through the controls, the picture equals a fresh drawing."""
+    e = explorer(**kwargs)
+    sweep = e.SWEEP
+    for values in zip(
+        *(list(v)[: min(4, len(list(v)))] for v in sweep.values()), strict=False
+    ):
+        for name, value in zip(sweep, values, strict=True):
+            frontend_sets(getattr(e, name), value)
+    final = {name: getattr(e, name).value for name in sweep}
+    fresh = explorer(**kwargs)
+    with fresh.quietly():
+        for name, value in final.items():
+            getattr(fresh, name).value = value
+    fresh._on_change()
+    fresh_pixels = _pixels(fresh.renderer.render(full=True))
+    assert np.abs(_pixels(e.png) - fresh_pixels).max() < 2.0  # grey levels of 255
+    assert np.abs(_pixels(e.png) - _pixels(e.renderer.render(full=True))).max() < 2.0
+
+
+@needs_stack
+@pytest.mark.parametrize(("explorer", "kwargs"), _explorers_with_sweeps())
+def test_pictures_drawn_in_advance_share_a_background_where_they_can(explorer, kwargs):
+    e = explorer(**kwargs)
+    box = e.precomputed()
+    frames = list(e.frames.values())
+    assert len(set(frames)) == len(frames)
+    if e.layered:  # one background, and one top layer per picture, in one grid cell
+        picture = box.children[1]
+        assert isinstance(picture, widgets.widgets.GridBox)
+        assert 'role="presentation"' in picture.children[0].value
+        top = re.search(r'base64,([^"]+)', _leaves(picture.children[1])[0].value).group(
+            1
+        )
+        assert len(base64.b64decode(top)) < 0.5 * len(frames[0])  # much smaller
+    else:
+        assert isinstance(box.children[1], widgets.widgets.Stack)
+
+
+def _leaves(stack):
+    children = getattr(stack, "children", ())
+    return (
+        [leaf for child in children for leaf in _leaves(child)] if children else [stack]
+    )

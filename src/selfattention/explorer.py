@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import html
+import itertools
 import os
 import warnings
 
@@ -161,6 +162,10 @@ class Explorer:
             control.observe(self._on_change, names="value")
         # first drawing: any error surfaces here, in the cell that builds the explorer
         self._on_change()
+        # The layout engine has placed the axes; they stay there. Every later drawing
+        # is then the same for the same settings, and quicker (explorers whose labels
+        # change leave room for them: plotting.attention_figure(fixed=True)).
+        self.fig.set_layout_engine("none")
 
     def redraw(self):
         """Recompute from the controls' values and update the figure's
@@ -208,7 +213,7 @@ class Explorer:
                 self.redraw()
                 key = (
                     self.static_labels,
-                    [(ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes],
+                    tuple((ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes),
                 )
                 png = self.renderer.render(full=key != self._static_key)
         except SentenceError as err:
@@ -271,19 +276,32 @@ class Explorer:
             _selector_like(control, values)
             for control, values in zip(controls, sweep.values(), strict=True)
         ]
-        self.frames = {}  # (value, value, ...) -> PNG bytes, kept for tests
+        # Draw every combination once: (value, value, ...) -> (static key, layers).
+        drawn = {}
+        for chosen in itertools.product(*sweep.values()):
+            with self.quietly():
+                for control, value in zip(controls, chosen, strict=True):
+                    control.value = value
+            self._on_change()
+            drawn[chosen] = (self._static_key, self.renderer.layers(), self.describe())
+        # Where every picture shares its background (axes, labels: the usual case),
+        # that background is stored once and each picture keeps only its top layer,
+        # laid over it in the page. Otherwise each picture is stored whole.
+        self.layered = len({key for key, _, _ in drawn.values()}) == 1
+        background = next(iter(drawn.values()))[1][0]
+        #: (value, value, ...) -> the PNG a reader sees, kept for tests
+        self.frames = {
+            chosen: plotting.stack_layers(*layers)
+            for chosen, (_, layers, _) in drawn.items()
+        }
 
         def stack_for(level, chosen):
             if level == len(controls):
-                with self.quietly():
-                    for control, value in zip(controls, chosen, strict=True):
-                        control.value = value
-                self._on_change()
-                png = self.renderer.render(full=True, quantize=True)
-                self.frames[tuple(chosen)] = png
+                _, (_, top), description = drawn[tuple(chosen)]
+                picture = top if self.layered else self.frames[tuple(chosen)]
                 # An <img> with alt text inside an HTML widget:
                 # an ipywidgets Image has no alt attribute.
-                return widgets.HTML(_img_tag(png, self.describe()))
+                return widgets.HTML(_img_tag(picture, description))
             values = list(sweep.values())[level]
             stack = widgets.Stack([stack_for(level + 1, [*chosen, v]) for v in values])
             stack.selected_index = selectors[level].index
@@ -291,6 +309,15 @@ class Explorer:
             return stack
 
         picture = stack_for(0, [])
+        if self.layered:
+            # the background and the stack in one grid cell, one on the other
+            cell = widgets.Layout(grid_area="1 / 1")
+            base = widgets.HTML(_img_tag(background, "", decorative=True), layout=cell)
+            picture.layout = widgets.Layout(grid_area="1 / 1")
+            picture = widgets.GridBox(
+                [base, picture],
+                layout=widgets.Layout(grid_template_columns="100%", max_width="100%"),
+            )
         with self.quietly():  # leave the explorer as the selectors show it
             for control, selector in zip(controls, selectors, strict=True):
                 control.value = selector.value
@@ -321,11 +348,12 @@ def display_widget(widget, text: str) -> None:
     )
 
 
-def _img_tag(png: bytes, alt: str) -> str:
+def _img_tag(png: bytes, alt: str, decorative: bool = False) -> str:
     data = base64.b64encode(png).decode("ascii")
+    role = ' role="presentation"' if decorative else ""  # read by no screen reader
     return (
-        f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
-        'style="max-width:100%;height:auto">'
+        f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"{role} '
+        'style="max-width:100%;height:auto;display:block">'
     )
 
 

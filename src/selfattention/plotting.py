@@ -92,16 +92,57 @@ class FastPNG:
         for artist in artists:
             if artist.get_visible():
                 self.fig.draw_artist(artist)
-        rgb = Image.frombuffer(
-            "RGBA", canvas.get_width_height(), canvas.buffer_rgba()
-        ).convert("RGB")
-        buffer = io.BytesIO()
-        if quantize:
-            rgb.quantize(256).save(buffer, format="png", optimize=True)
-        else:
-            # fast: this runs at every redraw
-            rgb.save(buffer, format="png", compress_level=1)
-        return buffer.getvalue()
+        return _png(self._image("RGB"), quantize)
+
+    def layers(self) -> tuple[bytes, bytes]:
+        """The picture as two 256-colour PNGs that give it back when laid one on the
+        other: the static background, and the dynamic artists alone on a transparent
+        layer. Pictures drawn in advance share one background and keep only their
+        (much smaller) top layers. Call after ``render``.
+        """
+        canvas = self.fig.canvas
+        canvas.restore_region(self._background)
+        background = self._image("RGB")
+        canvas.get_renderer().clear()  # fully transparent
+        for artist in self.dynamic():
+            if artist.get_visible():
+                self.fig.draw_artist(artist)
+        top = self._image("RGBA")
+        canvas.restore_region(self._background)  # leave the canvas as render() left it
+        return _png(background, True), _png(top, True)
+
+    def _image(self, mode):
+        canvas = self.fig.canvas
+        size = canvas.get_width_height()
+        return Image.frombuffer("RGBA", size, canvas.buffer_rgba()).convert(mode)
+
+
+def _png(image, quantize: bool) -> bytes:
+    buffer = io.BytesIO()
+    if quantize:  # 256 colours, transparency kept: a third of the size
+        method = Image.Quantize.FASTOCTREE if image.mode == "RGBA" else None
+        image.quantize(256, method=method).save(buffer, format="png", optimize=True)
+    else:
+        image.save(buffer, format="png", compress_level=1)  # fast: runs at every redraw
+    return buffer.getvalue()
+
+
+def stack_layers(background: bytes, top: bytes) -> bytes:
+    """The PNG a reader sees when ``top`` (with transparency) lies on ``background``."""
+    base = Image.open(io.BytesIO(background)).convert("RGBA")
+    base.alpha_composite(Image.open(io.BytesIO(top)).convert("RGBA"))
+    return _png(base.convert("RGB"), True)
+
+
+class Changing:
+    """Artists an explorer updates itself (a line, a marker, a title): redrawn at every
+    change, like the artists of the drawing classes below."""
+
+    def __init__(self, *artists):
+        self.artists = artists
+
+    def dynamic(self):
+        return list(self.artists)
 
 
 class Heatmap:

@@ -71,7 +71,7 @@ class DotProductExplorer(Explorer):
     LABELS = ["key 1", "key 2", "key 3"]
     SWEEP = {"angle": range(0, 360, 15)}
 
-    def __init__(self, angle=30, length=1.5):
+    def __init__(self, angle=30, length=1.0):
         self.angle = slider(
             widgets.IntSlider, "query angle (°)", min=0, max=355, step=5, value=angle
         )
@@ -593,7 +593,8 @@ class RotaryExplorer(Explorer):
         )
         ax_scores.set_ylim(levels.min() - 0.3, levels.max() + 0.3)
         self.ax_scores = ax_scores
-        super().__init__([self.position, self.distance], fig, [self.arrows])
+        changing = plotting.Changing(self.line, self.marker, ax_scores.title)
+        super().__init__([self.position, self.distance], fig, [self.arrows, changing])
 
     def scores(self, distance):
         """The score of the rotated query at position p + distance with the rotated
@@ -660,7 +661,9 @@ class TrainingExplorer(Explorer):
                 tokens,
                 title=f'layer {layer + 1}: "…too {tokens[-1]}"',
             )
-        super().__init__([self.step], fig, list(self.bars.values()))
+        title = fig.suptitle("", fontsize=10)
+        parts = [*self.bars.values(), plotting.Changing(title)]
+        super().__init__([self.step], fig, parts)
 
     def redraw(self):
         snapshot = self.snapshots[self.step.value]

@@ -1,0 +1,64 @@
+"""What readers download: every notebook at most 1 MB, the HTML book at most 15 MB.
+
+The pictures that explorers draw in advance for the book are the bulk of both. They
+stay small because frames that share their background store only their top layer
+(``plotting.FastPNG.layers``), PNG outputs are stored as 256-colour palettes
+(``scripts/execute_notebooks.py``) and the build drops what no reader needs
+(``book_ext``: source maps, duplicate fonts, pre-drawn pictures in downloadable copies).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+NOTEBOOK_LIMIT = 1_000_000  # bytes
+BOOK_LIMIT = 15_000_000  # bytes
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from test_browser import _sources_newer_than  # noqa: E402  (the same staleness rule)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "chapters").glob("*.ipynb")), ids=lambda p: p.stem
+)
+def test_every_notebook_is_at_most_one_megabyte(path):
+    size = path.stat().st_size
+    assert size <= NOTEBOOK_LIMIT, f"{path.name} is {size / 1e6:.2f} MB"
+
+
+@pytest.fixture(scope="module")
+def built_book():
+    """The HTML book, built first when missing or older than its sources."""
+    stamp = HTML / ".buildinfo"
+    if not stamp.exists() or _sources_newer_than(stamp):
+        jupyter_book = Path(sys.executable).with_name("jupyter-book")
+        command = [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"]
+        subprocess.run(command, check=True, cwd=ROOT)
+    return HTML
+
+
+def test_the_built_book_is_at_most_fifteen_megabytes(built_book):
+    files = [p for p in built_book.rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files)
+    largest = sorted(files, key=lambda p: p.stat().st_size)[-5:]
+    listing = ", ".join(
+        f"{p.relative_to(built_book)} {p.stat().st_size / 1e6:.1f} MB" for p in largest
+    )
+    assert total <= BOOK_LIMIT, f"the book is {total / 1e6:.1f} MB; largest: {listing}"
+
+
+def test_the_build_drops_what_no_reader_needs(built_book):
+    assert not list(built_book.glob("_static/**/*.map"))
+    assert not list(built_book.glob("_static/**/webfonts/*.ttf"))
+    assert list(built_book.glob("_static/**/webfonts/*.woff2"))  # what browsers use
+    sources = list(built_book.glob("_sources/**/*.ipynb"))
+    assert sources
+    for path in sources:
+        assert "widgets" not in json.loads(path.read_text(encoding="utf-8"))["metadata"]
