@@ -112,9 +112,12 @@ def compare_source(first, second, titles=("NumPy", "PyTorch")):
         style = "" if side is None else f' style="background:{tints[side]}"'
         mark = f'<span style="color:#444">{mark} </span>'
         lines.append(f"<span{style}>{mark}{html.escape(line)}</span>")
+    # dark text on a light ground whatever the page's colours (the book's dark mode too)
     html_text = (
-        '<pre style="line-height:1.35;overflow-x:auto;padding:0.6em;'
-        'border:1px solid #ccc;border-radius:4px">' + "\n".join(lines) + "</pre>"
+        '<pre style="line-height:1.35;overflow-x:auto;padding:0.6em;color:#1a1a1a;'
+        'background:#fafafa;border:1px solid #ccc;border-radius:4px">'
+        + "\n".join(lines)
+        + "</pre>"
     )
     return _HTMLWithText(html_text, text)
 
