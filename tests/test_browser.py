@@ -223,7 +223,8 @@ def test_every_page_works_offline(visit, book, name):
     unrendered = page.evaluate(
         """() => Array.from(document.querySelectorAll(
                    'script[type="application/vnd.jupyter.widget-view+json"]'))
-               .filter(s => !s.parentElement.querySelector('.jupyter-widgets')).length"""
+               .filter(s => !s.parentElement.querySelector('.jupyter-widgets'))
+               .length"""
     )
     assert unrendered == 0
     # previous / next links lead to pages that exist
