@@ -155,3 +155,16 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    """One Playwright for the whole session: its synchronous API cannot be started a
+    second time while the first is running (the book's and JupyterLab's browser tests
+    both need one)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover - depends on the machine
+        pytest.skip("Playwright's Python package is not installed")
+    with sync_playwright() as p:
+        yield p

@@ -464,16 +464,15 @@ def lab(tmp_path_factory, request):
 
 
 @pytest.fixture(scope="session")
-def lab_browser(lab):
+def lab_browser(lab, playwright):
     """One Chromium and one browser context (a shared HTTP cache: Lab's scripts load
     once) for all chapters.
     """
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 1000})
-        yield context
-        context.close()
-        browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    yield context
+    context.close()
+    browser.close()
 
 
 class _TimesSummary:
