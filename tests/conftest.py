@@ -155,3 +155,12 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"rep_{report.when}", report)
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--regenerate-baselines",
+        action="store_true",
+        help="tests/test_figures.py: draw every figure again and store it as its "
+        "baseline in tests/baseline_images/ instead of comparing",
+    )
