@@ -168,3 +168,12 @@ def playwright():
         pytest.skip("Playwright's Python package is not installed")
     with sync_playwright() as p:
         yield p
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--regenerate-baselines",
+        action="store_true",
+        help="tests/test_figures.py: draw every figure again and store it as its "
+        "baseline in tests/baseline_images/ instead of comparing",
+    )
