@@ -5,7 +5,12 @@ fixes for the HTML that Jupyter Book 1 produces.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
+
+from sphinx.util import logging
+
+logger = logging.getLogger(__name__)
 
 
 def _drop_duplicate_scripts(app, pagename, templatename, context, doctree):
@@ -46,7 +51,70 @@ def _trim_the_build(app, exception):
             path.write_text(text, encoding="utf-8")
 
 
+#: Accessible names in the theme's markup (sphinx-book-theme 1.3), fixed in every
+#: written page: (what, pattern, replacement, the fixed form). axe-core's
+#: ``label-content-name-mismatch`` (WCAG 2.5.3, "label in name") flags a control whose
+#: ``aria-label`` leaves out words it shows; each fix lets the name come from what the
+#: control shows, or hides icons that are only decoration.
+NAME_FIXES = [
+    (
+        # "Search" and "Ctrl+K" on screen, aria-label "Search": the name becomes the
+        # button's text (the narrow, icon-only search button keeps its aria-label)
+        "the search field buttons",
+        re.compile(r'(<button class="btn search-button-field[^>]*?) aria-label="\w*"'),
+        r"\1",
+        re.compile(r'<button class="btn search-button-field(?![^>]*aria-label)'),
+    ),
+    (
+        # three icons titled Light, Dark and System Settings, two of them hidden:
+        # decoration; the button is named "Color mode" (theme-mode.js adds the mode)
+        "the colour mode button's icons",
+        re.compile(r'(<i class="theme-switch [^"]*" data-mode="\w+")\s+title="[^"]*"'),
+        r'\1 aria-hidden="true"',
+        re.compile(r'<i class="theme-switch [^"]*" data-mode="\w+" aria-hidden="true"'),
+    ),
+    (
+        # folded cells: "Toggle hidden content" named a summary that shows
+        # "Solution to exercise 1"; the summary's text is the better name
+        "the folded cells' summaries",
+        re.compile(r'<summary aria-label="Toggle hidden content">'),
+        "<summary>",
+        None,  # not every book has folded cells
+    ),
+]
+
+
+def _fix_accessible_names(app, exception):
+    """Give the theme's buttons and MyST-NB's folded cells accessible names that
+    contain what they show (``NAME_FIXES``). Warns when the theme's markup is no longer
+    what the fixes expect (a new theme version: check with tests/test_accessibility.py).
+    Pages written by an earlier build are fixed already; they count as found.
+    """
+    if exception is not None or app.builder.format != "html":
+        return
+    found = dict.fromkeys((fix[0] for fix in NAME_FIXES), 0)
+    for path in Path(app.outdir).rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        fixed = text
+        for what, pattern, replacement, done in NAME_FIXES:
+            fixed, count = pattern.subn(replacement, fixed)
+            found[what] += count or bool(done and done.search(fixed))
+        if fixed != text:
+            path.write_text(fixed, encoding="utf-8")
+    for what, _, _, done in NAME_FIXES:
+        if done is not None and not found[what]:
+            logger.warning(f"bookext: the markup of {what} was not found in any page")
+
+
 def setup(app):
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     app.connect("build-finished", _trim_the_build)
+    app.connect("build-finished", _fix_accessible_names)
+    # the colour mode button says which mode is on
+    app.add_js_file("theme-mode.js")
+    # the explorers' controls get names, values and states (what ipywidgets 8 leaves
+    # out); the same script a live explorer sends in JupyterLab
+    from selfattention.explorer import CONTROL_NAMES_JS
+
+    app.add_js_file(None, body=CONTROL_NAMES_JS)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

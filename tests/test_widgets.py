@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pytest
 
-from selfattention import attention, examples, normalize, plotting, widgets
+from selfattention import attention, examples, explorer, normalize, plotting, widgets
 
 # Pre-drawn explorers (the HTML book's) need ipywidgets 8's Stack; they are made only
 # by the book's build.
@@ -129,7 +129,10 @@ def test_attention_matrix_explorer_follows_sentence_query_and_layer():
 
     e.sentence.value = "The cat sat"
     assert e.heatmap.image.get_array().shape == (3, 3)
-    labels = [t.get_text() for t in e.heatmap.ax.get_xticklabels()]
+    # the queries label the heatmap's rows; the keys, the bars under its columns
+    labels = [t.get_text() for t in e.heatmap.ax.get_yticklabels()]
+    assert labels == ["the", "cat", "sat"]
+    labels = [t.get_text() for t in e.bars.ax.get_xticklabels()]
     assert labels == ["the", "cat", "sat"]
     assert len(e.bars.bars) == 3
 
@@ -242,11 +245,13 @@ def test_in_a_kernel_an_explorer_shows_itself_live_with_a_plain_text_explanation
     e = widgets.TemperatureExplorer()
     # nothing shown yet: no picture widget made (the book's build never makes one)
     assert e._image is None
-    (bundle,) = _displayed(e)
+    bundle, script = _displayed(e)
     assert (
         bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
         == e.widget.model_id
     )
+    # and the script that names its controls for screen readers (no text form)
+    assert script == {"application/javascript": explorer.CONTROL_NAMES_JS}
     # an untrusted notebook shows the plain text: it must say what to do, not
     # "VBox(children=(..."
     assert bundle["text/plain"].startswith(e.PICTURE)

@@ -41,8 +41,10 @@ from . import plotting
 from .examples import SentenceError
 
 __all__ = [
+    "CONTROL_NAMES_JS",
     "Explorer",
     "PREDRAW_ENV",
+    "display_control_names",
     "display_widget",
     "predraw_requested",
     "selection",
@@ -60,6 +62,85 @@ _SELECTIONS = (
     widgets.RadioButtons,
 )
 _STYLE = {"description_width": "initial"}
+
+#: The class of selection sliders (their readout shows a choice; typing there would
+#: change nothing, see CONTROL_NAMES_JS).
+CHOICE_CLASS = "selfattention-choice"
+
+#: Gives the explorers' controls what ipywidgets 8 leaves out for screen readers and
+#: keyboard users (WCAG 4.1.2, name, role, value): a slider's handle gets its
+#: description as its name and the value it shows as its value text (a selection
+#: slider's handle would otherwise say "3" for the fourth choice); a selection slider's
+#: readout is not editable (typing there changed the number shown, not the slider); an
+#: editable readout is a named text box; toggle buttons say which one is pressed; no
+#: label has the tooltip "null". It watches the page, so controls drawn later (and
+#: redrawn ones) are named too, and installs itself once. Sent after every live
+#: explorer (JupyterLab and Notebook run it: outputs of code just run are trusted;
+#: front ends that run no JavaScript ignore it); the HTML book loads it on every page
+#: (book_ext), so the notebooks do not store it.
+CONTROL_NAMES_JS = """
+(function () {
+  if (window.selfattentionControlNames) return;
+  window.selfattentionControlNames = true;
+  function text(el) {
+    return el ? (el.textContent || "").replace(/\\s+/g, " ").trim() : "";
+  }
+  function set(el, name, value) {
+    if (value === null) {
+      if (el.hasAttribute(name)) el.removeAttribute(name);
+    } else if (el.getAttribute(name) !== value) {
+      el.setAttribute(name, value);
+    }
+  }
+  function nameControls() {
+    document.querySelectorAll(".widget-slider").forEach(function (box) {
+      var name = text(box.querySelector(".widget-label"));
+      var readout = box.querySelector(".widget-readout");
+      var shown = readout && readout.style.display !== "none" ? text(readout) : "";
+      box.querySelectorAll("[role=slider]").forEach(function (handle) {
+        if (name) set(handle, "aria-label", name);
+        if (shown) set(handle, "aria-valuetext", shown);
+      });
+      if (!readout) return;
+      if (box.classList.contains("CHOICE")) {
+        set(readout, "contenteditable", "false");
+      } else if (readout.getAttribute("contenteditable") === "true") {
+        set(readout, "role", "textbox");
+        set(readout, "aria-label", (name ? name + ": " : "") + "type a value");
+      }
+    });
+    document.querySelectorAll(".widget-toggle-buttons").forEach(function (box) {
+      set(box, "role", "group");
+      var name = text(box.querySelector(".widget-label"));
+      if (name) set(box, "aria-label", name);
+      box.querySelectorAll("button").forEach(function (button) {
+        var pressed = button.classList.contains("mod-active");
+        set(button, "aria-pressed", pressed ? "true" : "false");
+      });
+    });
+    document.querySelectorAll(".widget-label[title=null]").forEach(function (label) {
+      set(label, "title", null);
+    });
+  }
+  var pending = false;
+  function soon() {
+    if (pending) return;
+    pending = true;
+    setTimeout(function () {
+      pending = false;
+      nameControls();
+    }, 30);
+  }
+  new MutationObserver(soon).observe(document.documentElement, {
+    subtree: true,
+    childList: true,
+    characterData: true,
+    attributes: true,
+    attributeFilter: ["class", "style", "aria-valuetext", "title", "contenteditable"],
+  });
+  soon();
+})();
+""".replace("CHOICE", CHOICE_CLASS)
 
 
 def predraw_requested() -> bool:
@@ -107,7 +188,10 @@ def selection(cls, description: str, options, value=None, **kwargs):
     if cls is widgets.SelectionSlider:
         kwargs.setdefault("continuous_update", False)
         kwargs.setdefault("layout", widgets.Layout(**_SLIDER_LAYOUT))
-    return cls(description=description, options=pairs, value=value, **kwargs)
+    control = cls(description=description, options=pairs, value=value, **kwargs)
+    if cls is widgets.SelectionSlider:
+        control.add_class(CHOICE_CLASS)
+    return control
 
 
 def _is_selection(control) -> bool:
@@ -247,8 +331,13 @@ class Explorer:
         """Shown in a notebook: live in a kernel; pre-drawn while the chapters are
         executed for the book.
         """
-        widget = self.precomputed() if predraw_requested() else self.widget
-        display_widget(widget, f"{self.PICTURE}: an interactive explorer. {_UNTRUSTED}")
+        text = f"{self.PICTURE}: an interactive explorer. {_UNTRUSTED}"
+        if predraw_requested():
+            # the HTML book runs CONTROL_NAMES_JS on every page (book_ext)
+            display_widget(self.precomputed(), text)
+        else:
+            display_widget(self.widget, text)
+            display_control_names()
 
     def precomputed(self, **sweep) -> widgets.VBox:
         """The same explorer for a reader without a Python kernel (the HTML book).
@@ -346,6 +435,14 @@ def display_widget(widget, text: str) -> None:
     display(
         {"text/plain": text, "application/vnd.jupyter.widget-view+json": view}, raw=True
     )
+
+
+def display_control_names() -> None:
+    """Display ``CONTROL_NAMES_JS`` (a JavaScript output with no text form: front ends
+    that run no JavaScript show nothing)."""
+    from IPython.display import display
+
+    display({"application/javascript": CONTROL_NAMES_JS}, raw=True)
 
 
 def _img_tag(png: bytes, alt: str, decorative: bool = False) -> str:

@@ -18,11 +18,38 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Polygon, Rectangle
 from PIL import Image
 
-#: Perceptually uniform and readable in grey scale and by most colour-blind readers.
+#: Perceptually uniform and readable in grey scale and by most colour-blind readers:
+#: attention weights (0 to 1).
 CMAP = "viridis"
+#: The same qualities, for values with a sign (scores, position features, cosine
+#: similarities): dark for the most negative, light for the most positive. A diverging
+#: map (purple-white-orange) would centre 0 but loses its order in grey scale.
+SIGNED_CMAP = "cividis"
 QUERY_COLOR = "#d62728"
 KEY_COLOR = "#1f77b4"
 OUTPUT_COLOR = "#2ca02c"
+#: What marks the highlighted bar besides its colour (a reader who does not see red, or
+#: a grey-scale print, still finds it).
+HIGHLIGHT_HATCH = "///"
+
+#: The widest figure, in inches at ``DPI``. The book's text column shows pictures up to
+#: 672 CSS pixels wide (with a 1280-pixel-wide window) at full size and scales wider
+#: ones down; at this width or less, text of ``SMALL`` points reads as at least 9
+#: points (WCAG-minded; tests/test_accessibility.py measures every figure).
+WIDTH = 6.8
+DPI = 100
+#: The smallest text in any figure: values in cells, bar values, legends, notes.
+SMALL = 9
+#: Lines of series told apart without colour (marker and line style differ too).
+SERIES_STYLES = (
+    {"marker": "o", "linestyle": "-"},
+    {"marker": "s", "linestyle": "-."},
+    {"marker": "^", "linestyle": ":"},
+    {"marker": "D", "linestyle": (0, (6, 2, 1, 2, 1, 2))},
+    {"marker": "v", "linestyle": (0, (1, 1))},
+)
+#: Hatches of grouped bars (one per series), for the same reason.
+SERIES_HATCHES = ("", "///", "...", "xx", "\\\\")
 
 
 def missing_glyphs(texts) -> list[str]:
@@ -50,9 +77,9 @@ def _drawable_codepoints() -> frozenset[int]:
 
 
 def new_figure(
-    width: float = 7.0,
+    width: float = WIDTH,
     height: float = 3.4,
-    dpi: int = 100,
+    dpi: int = DPI,
     layout: str | None = "constrained",
 ) -> Figure:
     """A figure that is not registered with pyplot
@@ -134,6 +161,19 @@ def stack_layers(background: bytes, top: bytes) -> bytes:
     return _png(base.convert("RGB"), True)
 
 
+def ink(color) -> str:
+    """Black or white, whichever reads better on ``color`` (WCAG contrast ratio)."""
+    from matplotlib.colors import to_rgb
+
+    def linear(c):
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in to_rgb(color))
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    # contrast with black (L + 0.05) / 0.05 against white 1.05 / (L + 0.05)
+    return "black" if (luminance + 0.05) ** 2 > 0.05 * 1.05 else "white"
+
+
 class Changing:
     """Artists an explorer updates itself (a line, a marker, a title): redrawn at every
     change, like the artists of the drawing classes below."""
@@ -192,11 +232,17 @@ class Heatmap:
         n, m = weights.shape
         self.image.set_data(weights)
         self.image.set_extent((-0.5, m - 0.5, n - 0.5, -0.5))
+        # token labels at SMALL: a 45° label needs about 1.4 times its size per column
         if rows is not None:
-            self.ax.set_yticks(range(n), rows)
+            self.ax.set_yticks(range(n), rows, fontsize=SMALL)
         if cols is not None:
             self.ax.set_xticks(
-                range(m), cols, rotation=45, ha="right", rotation_mode="anchor"
+                range(m),
+                cols,
+                rotation=45,
+                ha="right",
+                rotation_mode="anchor",
+                fontsize=SMALL,
             )
         self._update_texts(weights)
         self._row_box.set_visible(highlight_row is not None)
@@ -212,15 +258,15 @@ class Heatmap:
             return
         while len(self._texts) < n * m:
             self._texts.append(
-                self.ax.text(0, 0, "", ha="center", va="center", fontsize=8)
+                self.ax.text(0, 0, "", ha="center", va="center", fontsize=SMALL)
             )
         for t in self._texts[n * m :]:
             t.set_visible(False)
+        colors = self.image.to_rgba(weights)
         for (i, j), t in zip(np.ndindex(n, m), self._texts, strict=False):
-            w = weights[i, j]
             t.set_position((j, i))
-            t.set_text(f"{w:.2f}")
-            t.set_color("black" if w > 0.6 else "white")
+            t.set_text(f"{weights[i, j]:.2f}")
+            t.set_color(ink(colors[i, j]))
             t.set_visible(True)
 
 
@@ -237,8 +283,10 @@ class RowBars:
         ylabel="attention weight",
         ylim=(0.0, 1.0),
         color=KEY_COLOR,
+        margin=0.1,
     ):
-        self.ax, self.color, self.ylim = ax, color, ylim
+        # margin: room left and right of the outer bars, in bar spacings
+        self.ax, self.color, self.ylim, self.margin = ax, color, ylim, margin
         ax.set_title(title)
         ax.set_ylabel(ylabel)
         self.bars = None
@@ -257,10 +305,10 @@ class RowBars:
                     t.remove()
             self.bars = self.ax.bar(range(len(values)), values, color=self.color)
             self._value_texts = [
-                self.ax.text(i, 0, "", ha="center", va="bottom", fontsize=8)
+                self.ax.text(i, 0, "", ha="center", va="bottom", fontsize=SMALL)
                 for i in range(len(values))
             ]
-            self.ax.set_xlim(-0.6, len(values) - 0.4)
+            self.ax.set_xlim(-0.5 - self.margin, len(values) - 0.5 + self.margin)
         if labels is not None:
             self.ax.set_xticks(
                 range(len(values)),
@@ -268,12 +316,18 @@ class RowBars:
                 rotation=45,
                 ha="right",
                 rotation_mode="anchor",
+                fontsize=SMALL,
             )
         for i, (bar, v, t) in enumerate(
             zip(self.bars, values, self._value_texts, strict=True)
         ):
             bar.set_height(v)
-            bar.set_color(QUERY_COLOR if i == highlight else self.color)
+            # the highlighted bar: red, hatched and outlined
+            marked = i == highlight
+            bar.set_facecolor(QUERY_COLOR if marked else self.color)
+            bar.set_edgecolor("black" if marked else "none")
+            bar.set_linewidth(1.2 if marked else 0.0)
+            bar.set_hatch(HIGHLIGHT_HATCH if marked else None)
             t.set_position((i, max(v, 0)))
             t.set_text(f"{v:.2f}")
             # 16 numbers would crowd the bars and slow every redraw
@@ -283,12 +337,15 @@ class RowBars:
             pad = 0.15 * (high - low or 1.0)
             self.ax.set_ylim(low - pad * (low < 0), high + pad)
         else:
-            self.ax.set_ylim(*self.ylim)
+            low, high = self.ylim
+            # room above the highest bar for its value
+            shown = len(values) <= 8 and low >= 0
+            self.ax.set_ylim(low, high + 0.08 * (high - low) * shown)
 
 
 #: Token labels longer than this are shortened in the explorers' pictures
 #: (whose layout is fixed).
-LABEL_CHARS = 12
+LABEL_CHARS = 10
 
 
 def short_labels(tokens, limit: int = LABEL_CHARS) -> list[str]:
@@ -302,13 +359,13 @@ def attention_figure(
     query: int,
     *,
     title="",
-    width=9.0,
-    height=4.0,
+    width=WIDTH,
+    height=5.4,
     annotate=False,
     fixed=False,
 ):
-    """A heatmap of ``weights`` with token labels next to bars of the
-    row of token ``query``.
+    """A heatmap of ``weights`` with token labels above bars of the row of token
+    ``query``: each bar sits under the column of its key.
 
     Returns ``(figure, heatmap, bars)``; call ``heatmap.update`` and ``bars.update`` to
     redraw. With ``fixed=True`` (for explorers, whose sentence changes) the layout is
@@ -317,7 +374,9 @@ def attention_figure(
     of the time (pass labels through ``short_labels``).
     """
     fig = new_figure(width, height)
-    ax_map, ax_row = fig.subplots(1, 2, width_ratios=[1.15, 1])
+    # the bars share the heatmap's column of the grid: same width, same key positions
+    grid = fig.add_gridspec(2, 2, width_ratios=[1, 0.035], height_ratios=[2.2, 1])
+    ax_map, ax_row = fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, 0])
     heatmap = Heatmap(
         ax_map,
         weights,
@@ -325,7 +384,12 @@ def attention_figure(
         tokens,
         title=title or "attention matrix",
         annotate=annotate,
+        colorbar=False,
     )
+    fig.colorbar(heatmap.image, cax=fig.add_subplot(grid[0, 1]), label="weight")
+    # the key labels once, under the bars
+    ax_map.set_xlabel("")
+    ax_map.tick_params(axis="x", labelbottom=False)
     heatmap.update(weights, highlight_row=query)
     bars = RowBars(
         ax_row,
@@ -333,7 +397,9 @@ def attention_figure(
         tokens,
         title=f'row of "{tokens[query]}": where it looks',
         ylabel="weight",
+        margin=0.0,
     )
+    ax_row.set_xlabel("key: the token being looked at")
     bars.update(weights[query], tokens, highlight=query)
     if fixed:
         # room for the widest labels a sentence can have
@@ -395,9 +461,12 @@ class Arrows2D:
 class Hull2D:
     """Value vectors as points, the polygon they enclose,
     and the blended output inside it.
+
+    With ``legend=False`` (a small panel) the star is labelled "output" where it is
+    instead of in a legend.
     """
 
-    def __init__(self, ax, values, labels, output, *, limit=2.5):
+    def __init__(self, ax, values, labels, output, *, limit=2.5, legend=True):
         self.ax = _square(ax, limit)
         ax.set_xlabel("value feature 1")
         ax.set_ylabel("value feature 2")
@@ -432,11 +501,23 @@ class Hull2D:
         (self.output,) = ax.plot(
             [], [], "*", ms=18, color=OUTPUT_COLOR, zorder=4, label="output"
         )
-        ax.legend(loc="lower left", fontsize=8)
+        self.output_label = ax.annotate(
+            "output",
+            (0, 0),
+            xytext=(9, -9),
+            textcoords="offset points",
+            fontsize=SMALL,
+            color="black",
+            va="top",
+            zorder=5,
+            visible=not legend,
+        )
+        if legend:
+            ax.legend(loc="lower left", fontsize=SMALL)
         self.update(values, output)
 
     def dynamic(self):
-        return [self.polygon, self.points, *self.labels, self.output]
+        return [self.polygon, self.points, *self.labels, self.output, self.output_label]
 
     def update(self, values, output, sizes=None):
         values = np.asarray(values, dtype=float)
@@ -451,6 +532,7 @@ class Hull2D:
             away = away / (np.linalg.norm(away) or 1.0)
             t.set_position(tuple(v + 0.38 * away))
         self.output.set_data([output[0]], [output[1]])
+        self.output_label.xy = (output[0], output[1])
 
 
 def convex_hull(points) -> np.ndarray:
@@ -479,29 +561,42 @@ def convex_hull(points) -> np.ndarray:
 # --- Static figures for the chapters --------------------------------------------------
 
 
-def heatmaps(panels, *, width=None, height=3.6, annotate=None):
-    """Several labelled attention matrices side by side; ``panels`` is a list of
-    (weights, rows, cols, title).
+def heatmaps(panels, *, width=WIDTH, height=3.6, annotate=None):
+    """Several labelled attention matrices side by side, with one colour bar;
+    ``panels`` is a list of (weights, rows, cols, title).
     """
-    fig = new_figure(width or 4.6 * len(panels), height)
+    fig = new_figure(width, height)
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (weights, rows, cols, title) in zip(axes, panels, strict=True):
-        Heatmap(ax, weights, rows, cols, title=title, annotate=annotate)
+        heatmap = Heatmap(
+            ax, weights, rows, cols, title=title, annotate=annotate, colorbar=False
+        )
+    for ax in axes[1:]:  # one name per axis is enough
+        ax.set_ylabel("")
+    fig.colorbar(heatmap.image, ax=axes, label="attention weight", fraction=0.04)
     return fig
 
 
 def compare_rows(
-    labels, rows: dict, *, title="", ylabel="attention weight", width=8.0, height=3.4
+    labels, rows: dict, *, title="", ylabel="attention weight", width=WIDTH, height=3.4
 ):
     """Grouped bars: one group per key token, one bar per named row of weights
-    (e.g. two sentences).
+    (e.g. two sentences); the rows differ in hatching as well as colour.
     """
     fig = new_figure(width, height)
     ax = fig.subplots()
     k = len(rows)
     x = np.arange(len(labels))
     for i, (name, values) in enumerate(rows.items()):
-        ax.bar(x + (i - (k - 1) / 2) * 0.8 / k, values, width=0.8 / k, label=name)
+        ax.bar(
+            x + (i - (k - 1) / 2) * 0.8 / k,
+            values,
+            width=0.8 / k,
+            label=name,
+            hatch=SERIES_HATCHES[i % len(SERIES_HATCHES)] or None,
+            edgecolor="white",
+            linewidth=0.5,
+        )
     ax.set_xticks(x, labels, rotation=45, ha="right", rotation_mode="anchor")
     ax.set_ylabel(ylabel)
     ax.set_title(title)
@@ -524,12 +619,14 @@ def curves(
 ):
     """Measured series against x (log axes by default); optionally a dashed line of the
     given slope drawn through the last point of the first series
-    (a power law y ∝ x^slope is a straight line on log-log axes)."""
+    (a power law y ∝ x^slope is a straight line on log-log axes). Series differ in
+    marker and line style as well as colour."""
     fig = new_figure(width, height)
     ax = fig.subplots()
     x = np.asarray(x, dtype=float)
-    for name, y in series.items():
-        ax.plot(x, y, "o-", ms=4, label=name)
+    for i, (name, y) in enumerate(series.items()):
+        style = SERIES_STYLES[i % len(SERIES_STYLES)]
+        ax.plot(x, y, ms=4, label=name, **style)
     if reference_slope is not None:
         first = np.asarray(next(iter(series.values())), dtype=float)
         guide = first[-1] * (x / x[-1]) ** reference_slope
@@ -569,24 +666,32 @@ def small_multiples(
     *,
     row_name="layer",
     col_name="head",
-    width=11.0,
-    height=6.0,
+    width=WIDTH,
     title="",
     first_row=1,
 ):
     """A grid of tiny attention matrices, ``weights`` of shape (rows, cols, n, n):
     one picture per head.
 
-    Rows are labelled ``row_name`` first_row, first_row + 1, ...;
-    columns ``col_name`` 1, 2, ...
+    Rows are labelled ``row_name`` first_row, first_row + 1, ...; columns
+    ``col_name`` 1, then 2, 3, ... The height follows from the width: square pictures.
     """
     rows, cols = weights.shape[:2]
     # A fixed grid instead of the layout engine:
     # with 72 small axes it would take seconds to draw.
+    left, right, space = 0.62, 0.75, 0.08  # inches; space: between pictures, relative
+    square = (width - left - right) / (cols + (cols - 1) * space)
+    above = 0.3 + (0.35 if title else 0.0)  # column titles and the title
+    below = 0.08
+    height = above + below + square * (rows + (rows - 1) * space)
     fig = new_figure(width, height, layout=None)
-    top = 0.9 if title else 0.95
     fig.subplots_adjust(
-        left=0.05, right=0.9, bottom=0.02, top=top, wspace=0.08, hspace=0.12
+        left=left / width,
+        right=1 - right / width,
+        bottom=below / height,
+        top=1 - above / height,
+        wspace=space,
+        hspace=space,
     )
     axes = fig.subplots(rows, cols, squeeze=False)
     for (r, c), ax in np.ndenumerate(axes):
@@ -594,13 +699,30 @@ def small_multiples(
         ax.set_xticks([])
         ax.set_yticks([])
         if r == 0:
-            ax.set_title(f"{col_name} {c + 1}", fontsize=8)
+            ax.set_title(
+                f"{col_name} {c + 1}" if c == 0 else f"{c + 1}", fontsize=SMALL
+            )
         if c == 0:
-            ax.set_ylabel(f"{row_name} {r + first_row}", fontsize=8)
-    colorbar_axes = fig.add_axes((0.92, 0.1, 0.015, top - 0.2))
-    fig.colorbar(axes[0, 0].images[0], cax=colorbar_axes, label="attention weight")
+            ax.set_ylabel(
+                f"{row_name} {r + first_row}",
+                fontsize=SMALL,
+                rotation=0,
+                ha="right",
+                va="center",
+            )
+    grid_top, grid_bottom = 1 - above / height, below / height
+    colorbar_axes = fig.add_axes(
+        (1 - (right - 0.12) / width, grid_bottom, 0.1 / width, grid_top - grid_bottom)
+    )
+    colorbar = fig.colorbar(
+        axes[0, 0].images[0],
+        cax=colorbar_axes,
+        label="attention weight" if rows > 2 else "weight",
+        ticks=[0.0, 0.5, 1.0],
+    )
+    colorbar.ax.tick_params(labelsize=SMALL)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title, y=1 - 0.06 / height, va="top")
     return fig
 
 
@@ -609,9 +731,11 @@ def worked_example(example, step: str | None = None, *, height: float = 5.2):
     values and the output.
 
     ``example`` is an ``examples.WorkedExample``. ``step`` ("score", "normalize" or
-    "blend") shows the columns up to that step and marks the one computed in it; None
-    shows everything. Value features that are 0 for every token are left out (the note
-    under the table says so).
+    "blend") shows the columns of that step and marks the one computed in it: keys and
+    scores; then the weights too; then the weights, the values and the output (the keys
+    and scores made the weights; leaving them out keeps the table narrow enough to
+    read). None is the same as "blend". Value features that are 0 for every token are
+    left out (the note under the table says so).
     """
     from .examples import FEATURES
 
@@ -626,10 +750,12 @@ def worked_example(example, step: str | None = None, *, height: float = 5.2):
         FEATURES[j].replace("said of the ", "said of ").replace("said of ", "said of\n")
         for j in shown
     ]
-    d_k = len(example.roles)
     columns = [("token", None)]
-    columns += [(f"key\n{role}", ("keys", i)) for i, role in enumerate(example.roles)]
-    columns += [("score", ("scores", None))]
+    if upto < 2:
+        columns += [
+            (f"key\n{role}", ("keys", i)) for i, role in enumerate(example.roles)
+        ]
+        columns += [("score", ("scores", None))]
     if upto >= 1:
         columns += [("weight", ("weights", None))]
     if upto >= 2:
@@ -643,7 +769,7 @@ def worked_example(example, step: str | None = None, *, height: float = 5.2):
     # no output row before the blend step
     height = height if upto >= 2 else height - 0.6
     # the same size of text at every step
-    fig = new_figure(0.5 + 0.8 * len(columns), height, layout=None)
+    fig = new_figure(0.4 + 0.7 * len(columns), height, layout=None)
     ax = fig.add_axes((0.01, 0.08, 0.98, 0.8))
     ax.set_xlim(-0.5, len(columns) - 0.5)
     # header rows above, the output row below
@@ -667,7 +793,7 @@ def worked_example(example, step: str | None = None, *, height: float = 5.2):
             title,
             ha="center",
             va="bottom",
-            fontsize=8,
+            fontsize=SMALL,
             fontweight="bold" if is_marked else "normal",
         )
         for r, token in enumerate(example.tokens):
@@ -678,15 +804,16 @@ def worked_example(example, step: str | None = None, *, height: float = 5.2):
                 value = array[r] if source[1] is None else array[r, source[1]]
                 text = f"{value:.3f}" if source[0] == "weights" else f"{value:.2f}"
             weight = "bold" if (r == query_row and source is None) else "normal"
-            # zeros recede, the numbers that matter stand out
-            color = "0.6" if value == 0 else "black"
+            # zeros recede, the numbers that matter stand out (dark enough to read:
+            # contrast above 4.5 on the tinted cells)
+            color = "0.4" if value == 0 else "black"
             ax.text(
                 c,
                 r,
                 text,
                 ha="center",
                 va="center",
-                fontsize=8.5,
+                fontsize=SMALL,
                 fontweight=weight,
                 color=color,
             )
@@ -714,24 +841,16 @@ def worked_example(example, step: str | None = None, *, height: float = 5.2):
                 )
     ax.axhline(-0.55, color="0.3", lw=0.8)
     if upto >= 2:  # the output: the weighted sum of the value rows
-        first = 1 + d_k + 2
+        first = 2  # after the token and weight columns
         ax.axhline(n - 0.5, color="0.3", lw=0.8)
         ax.text(
-            0,
+            0.5,
             n + 0.2,
-            "output",
+            "output =\nΣ weight × value",
             ha="center",
             va="center",
-            fontsize=8.5,
+            fontsize=SMALL,
             fontweight="bold",
-        )
-        ax.text(
-            first - 0.5,
-            n + 0.2,
-            "Σ weight × value =",
-            ha="right",
-            va="center",
-            fontsize=8.5,
         )
         for c, j in enumerate(shown, start=first):
             ax.text(
@@ -740,7 +859,7 @@ def worked_example(example, step: str | None = None, *, height: float = 5.2):
                 f"{example.output[j]:.3f}",
                 ha="center",
                 va="center",
-                fontsize=8.5,
+                fontsize=SMALL,
                 fontweight="bold",
             )
             ax.add_patch(
@@ -759,7 +878,7 @@ def worked_example(example, step: str | None = None, *, height: float = 5.2):
             if left_out
             else ""
         )
-        fig.text(0.01, 0.02, note, fontsize=8, color="0.35")
+        fig.text(0.01, 0.02, note, fontsize=SMALL, color="0.35")
     return fig
 
 
@@ -789,20 +908,28 @@ def shape_diagram(n: int, d_model: int, d_k: int, *, unit: float = 0.12):
             ],
         ),
     ]
-    gap, margin, panel_gap = 0.95, 0.15, 0.7
+    gap, margin = 0.95, 0.15
     widths = [
         sum(sizes[c] * unit for _, _, c, _ in mats) + 2 * gap for _, mats in products
     ]
-    tallest = max(sizes[r] for _, mats in products for _, r, _, _ in mats) * unit
-    fig_w, fig_h = sum(widths) + panel_gap + 2 * margin, tallest + 1.25
+    # one product per row (side by side, they would be too wide to read in the book)
+    tallest = [max(sizes[r] for _, r, _, _ in mats) * unit for _, mats in products]
+    rows = [t + 1.3 for t in tallest]
+    fig_w, fig_h = max(widths) + 2 * margin, sum(rows)
     fig = new_figure(fig_w, fig_h, layout=None)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, fig_w)
     ax.set_ylim(0, fig_h)
     ax.axis("off")
-    top, x = fig_h - 0.55, margin  # the matrices hang from the same top line
-    for (title, mats), width in zip(products, widths, strict=True):
-        ax.text(x + width / 2, fig_h - 0.12, title, ha="center", va="top", fontsize=10)
+    row_top = fig_h
+    for (title, mats), width, row, tall in zip(
+        products, widths, rows, tallest, strict=True
+    ):
+        x = margin + (max(widths) - width) / 2
+        top = row_top - 0.55  # the matrices of a row hang from the same top line
+        ax.text(
+            x + width / 2, row_top - 0.08, title, ha="center", va="top", fontsize=10
+        )
         for k, (name, r, c, color) in enumerate(mats):
             w, h = sizes[c] * unit, sizes[r] * unit
             ax.add_patch(
@@ -823,24 +950,24 @@ def shape_diagram(n: int, d_model: int, d_k: int, *, unit: float = 0.12):
                 f"{r} × {c}\n{sizes[r]} × {sizes[c]}",
                 ha="center",
                 va="top",
-                fontsize=8,
+                fontsize=SMALL,
             )
             x += w
             if k < len(mats) - 1:
                 ax.text(
                     x + gap / 2,
-                    top - tallest / 2,
+                    top - tall / 2,
                     "×" if k == 0 else "=",
                     ha="center",
                     va="center",
                     fontsize=16,
                 )
                 x += gap
-        x += panel_gap
+        row_top -= row
     return fig
 
 
-def projections(layer, features, *, width: float = 10.0, height: float = 4.6):
+def projections(layer, features, *, width: float = WIDTH, height: float = 4.8):
     """A hand-built layer's W_Q, W_K and W_V as labelled grids:
     rows are features, columns are roles.
 
@@ -848,15 +975,15 @@ def projections(layer, features, *, width: float = 10.0, height: float = 4.6):
     written in its cell.
     """
     mats = [
-        ("$W_Q$\nwhat a token looks for", layer.w_q, layer.roles),
-        ("$W_K$\nwhat a token offers", layer.w_k, layer.roles),
+        ("$W_Q$\nwhat a token\nlooks for", layer.w_q, layer.roles),
+        ("$W_K$\nwhat a token\noffers", layer.w_k, layer.roles),
         ("$W_V$\nwhat a token passes on", layer.w_v, features),
     ]
     largest = max(float(np.abs(m).max()) for _, m, _ in mats)
     fig = new_figure(width, height)
-    axes = fig.subplots(1, 3, width_ratios=[len(c) + 2.5 for _, _, c in mats])
+    axes = fig.subplots(1, 3, width_ratios=[len(c) + 1.5 for _, _, c in mats])
     for ax, (title, m, columns) in zip(axes, mats, strict=True):
-        ax.imshow(
+        image = ax.imshow(
             m,
             cmap="Blues",
             vmin=0.0,
@@ -865,14 +992,17 @@ def projections(layer, features, *, width: float = 10.0, height: float = 4.6):
             interpolation="nearest",
         )
         ax.set_yticks(
-            range(len(features)), features if ax is axes[0] else [""] * len(features)
+            range(len(features)),
+            features if ax is axes[0] else [""] * len(features),
+            fontsize=SMALL,
         )
         ax.set_xticks(
             range(len(columns)),
             columns,
-            rotation=45 if len(columns) > 3 else 0,
-            ha="right" if len(columns) > 3 else "center",
+            rotation=45,
+            ha="right",
             rotation_mode="anchor",
+            fontsize=SMALL,
         )
         ax.set_xticks(np.arange(-0.5, len(columns)), minor=True)
         ax.set_yticks(np.arange(-0.5, len(features)), minor=True)
@@ -887,8 +1017,8 @@ def projections(layer, features, *, width: float = 10.0, height: float = 4.6):
                     f"{value:g}",
                     ha="center",
                     va="center",
-                    fontsize=8,
-                    color="black",
+                    fontsize=SMALL,
+                    color=ink(image.to_rgba(value)),
                 )
     axes[0].set_ylabel("feature of the token")
     return fig
@@ -899,17 +1029,17 @@ def projections(layer, features, *, width: float = 10.0, height: float = 4.6):
 HEAD_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#CC79A7", "#0072B2", "#D55E00")
 
 
-def heads_diagram(n: int, d_model: int, num_heads: int, *, unit: float = 0.1):
+def heads_diagram(n: int, d_model: int, num_heads: int, *, unit: float = 0.09):
     """Multi-head attention drawn to scale: split Q (and K, V) into heads, attend per
-    head, concatenate, project with W_O. Each head has its own colour; ``unit`` is
-    inches per row or column."""
+    head, concatenate, project with W_O. Each head has its own colour and its number
+    (in every slice); ``unit`` is inches per row or column."""
     if d_model % num_heads:
         raise ValueError(
             f"d_model = {d_model} is not divisible by num_heads = {num_heads}"
         )
     d_head = d_model // num_heads
     colors = [HEAD_COLORS[h % len(HEAD_COLORS)] for h in range(num_heads)]
-    h_in, gap = n * unit, 0.9
+    h_in, gap = n * unit, 0.6
     # the heads drawn one above the other
     stack = num_heads * h_in + (num_heads - 1) * 0.15
     fig_h = max(stack, h_in) + 1.2
@@ -938,6 +1068,14 @@ def heads_diagram(n: int, d_model: int, num_heads: int, *, unit: float = 0.1):
                     alpha=0.55,
                 )
             )
+            ax.text(
+                x + (h + 0.5) * d_head * unit,
+                top - h_in / 2,
+                str(h + 1),
+                ha="center",
+                va="center",
+                fontsize=SMALL,
+            )
         ax.add_patch(
             Rectangle(
                 (x, top - h_in), d_model * unit, h_in, fill=False, edgecolor="0.2", lw=1
@@ -957,7 +1095,7 @@ def heads_diagram(n: int, d_model: int, num_heads: int, *, unit: float = 0.1):
             caption,
             ha="center",
             va="top",
-            fontsize=8,
+            fontsize=SMALL,
         )
 
     x = 0.2
@@ -987,7 +1125,7 @@ def heads_diagram(n: int, d_model: int, num_heads: int, *, unit: float = 0.1):
             f"head {h + 1}\nn × n",
             ha="center",
             va="center",
-            fontsize=7,
+            fontsize=SMALL,
         )
         ax.add_patch(
             Rectangle(
@@ -998,6 +1136,14 @@ def heads_diagram(n: int, d_model: int, num_heads: int, *, unit: float = 0.1):
                 alpha=0.55,
                 edgecolor="0.2",
             )
+        )
+        ax.text(
+            x + n * unit + 0.4 + d_head * unit / 2,
+            y - h_in / 2,
+            str(h + 1),
+            ha="center",
+            va="center",
+            fontsize=SMALL,
         )
         ax.text(
             x + n * unit + 0.2, y - h_in / 2, "→", ha="center", va="center", fontsize=9
@@ -1016,7 +1162,7 @@ def heads_diagram(n: int, d_model: int, num_heads: int, *, unit: float = 0.1):
         f"d_head = {d_model} / {num_heads} = {d_head}",
         ha="center",
         va="top",
-        fontsize=8,
+        fontsize=SMALL,
     )
     x += widths[1] + gap
     sliced(x, middle + h_in / 2, "concatenate", "n × d_model")
@@ -1045,7 +1191,7 @@ def heads_diagram(n: int, d_model: int, num_heads: int, *, unit: float = 0.1):
         "output\nn × d_model",
         ha="center",
         va="top",
-        fontsize=8,
+        fontsize=SMALL,
     )
     for x_arrow in np.cumsum([0.2 + widths[0], gap + widths[1], gap + widths[2]]):
         ax.annotate(
@@ -1057,7 +1203,7 @@ def heads_diagram(n: int, d_model: int, num_heads: int, *, unit: float = 0.1):
     return fig
 
 
-def position_heatmap(positions, *, title="", width=7.0, height=3.6):
+def position_heatmap(positions, *, title="", width=WIDTH, height=3.6):
     """Position vectors as a heatmap: one row per position,
     one column per feature, values in [-1, 1].
     """
@@ -1065,7 +1211,7 @@ def position_heatmap(positions, *, title="", width=7.0, height=3.6):
     ax = fig.subplots()
     image = ax.imshow(
         positions,
-        cmap="PuOr",
+        cmap=SIGNED_CMAP,
         vmin=-1.0,
         vmax=1.0,
         aspect="auto",
@@ -1087,7 +1233,7 @@ def similarity_heatmap(vectors, *, title="", width=4.8, height=4.0):
     fig = new_figure(width, height)
     ax = fig.subplots()
     image = ax.imshow(
-        unit @ unit.T, cmap="PuOr", vmin=-1.0, vmax=1.0, interpolation="nearest"
+        unit @ unit.T, cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0, interpolation="nearest"
     )
     ax.set_xlabel("position")
     ax.set_ylabel("position")
@@ -1096,34 +1242,42 @@ def similarity_heatmap(vectors, *, title="", width=4.8, height=4.0):
     return fig
 
 
-def score_tables(panels, *, width=None, height=3.6):
+def score_tables(panels, *, width=WIDTH, height=3.8):
     """Matrices of scores with word labels, side by side, each value in its cell.
 
-    ``panels`` is a list of (scores, rows, cols, title). A diverging colour scale
-    centred on 0, one per panel: scores are compared within a panel.
+    ``panels`` is a list of (scores, rows, cols, title). One colour scale per panel,
+    symmetric about 0 (the middle colour): scores are compared within a panel.
     """
-    fig = new_figure(width or 4.4 * len(panels), height)
+    fig = new_figure(width, height)
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (scores, rows, cols, title) in zip(axes, panels, strict=True):
         scores = np.asarray(scores, dtype=float)
         largest = float(np.abs(scores).max()) or 1.0
-        ax.imshow(scores, cmap="PuOr_r", vmin=-largest, vmax=largest, aspect="auto")
-        ax.set_yticks(range(len(rows)), rows)
+        image = ax.imshow(
+            scores, cmap=SIGNED_CMAP, vmin=-largest, vmax=largest, aspect="auto"
+        )
+        ax.set_yticks(range(len(rows)), rows, fontsize=SMALL)
         ax.set_xticks(
-            range(len(cols)), cols, rotation=45, ha="right", rotation_mode="anchor"
+            range(len(cols)),
+            cols,
+            rotation=45,
+            ha="right",
+            rotation_mode="anchor",
+            fontsize=SMALL,
         )
         ax.set_xlabel("key of the word")
-        ax.set_ylabel("query of the word")
+        if ax is axes[0]:
+            ax.set_ylabel("query of the word")
         ax.set_title(title, fontsize=10)
+        colors = image.to_rgba(scores)
         for (i, j), value in np.ndenumerate(scores):
-            strong = abs(value) > 0.6 * largest
             ax.text(
                 j,
                 i,
                 f"{value:.1f}",
                 ha="center",
                 va="center",
-                fontsize=8,
-                color="white" if strong else "black",
+                fontsize=SMALL,
+                color=ink(colors[i, j]),
             )
     return fig

@@ -83,7 +83,7 @@ class DotProductExplorer(Explorer):
             step=0.25,
             value=length,
         )
-        fig = plotting.new_figure(8, 3.6)
+        fig = plotting.new_figure(height=3.4)
         ax_vec, ax_bar = fig.subplots(1, 2)
         colors = [plotting.QUERY_COLOR] + [plotting.KEY_COLOR] * 3
         self.arrows = plotting.Arrows2D(
@@ -127,7 +127,7 @@ class ScalingExplorer(Explorer):
     def __init__(self, d_k=64, seed=0):
         self.seed = seed
         self.d_k = selection(widgets.SelectionSlider, "d_k", DK_OPTIONS, d_k)
-        fig = plotting.new_figure(8, 3.4)
+        fig = plotting.new_figure(height=3.4)
         ax_raw, ax_scaled = fig.subplots(1, 2, sharey=True)
         labels = [f"k{i + 1}" for i in range(self.N_KEYS)]
         self.raw_bars = plotting.RowBars(
@@ -155,10 +155,10 @@ class ScalingExplorer(Explorer):
         self.raw_bars.update(self.unscaled, highlight=int(np.argmax(self.unscaled)))
         self.scaled_bars.update(self.scaled, highlight=int(np.argmax(self.scaled)))
         self.raw_bars.ax.set_title(
-            f"softmax(q·k): largest weight {self.unscaled.max():.2f}"
+            f"softmax(q·k): largest {self.unscaled.max():.2f}", fontsize=10
         )
         self.scaled_bars.ax.set_title(
-            f"softmax(q·k / √{d_k}): largest weight {self.scaled.max():.2f}"
+            f"softmax(q·k / √{d_k}): largest {self.scaled.max():.2f}", fontsize=10
         )
 
 
@@ -177,7 +177,7 @@ class TemperatureExplorer(Explorer):
         self.scale = selection(
             widgets.SelectionSlider, "scale (1 / temperature)", SCALE_OPTIONS, scale
         )
-        fig = plotting.new_figure(7, 3.2)
+        fig = plotting.new_figure(height=3.2)
         ax_s, ax_w = fig.subplots(1, 2)
         # One fixed axis for every factor, so the scores visibly shrink and grow
         # as the slider moves.
@@ -235,21 +235,23 @@ class BlendExplorer(Explorer):
         self.v3_y = slider(
             widgets.FloatSlider, "v3 y", min=-2.0, max=2.0, step=0.5, value=v3_y
         )
-        fig = plotting.new_figure(10, 3.6)
-        ax_keys, ax_bar, ax_hull = fig.subplots(1, 3, width_ratios=[1, 0.8, 1.1])
+        fig = plotting.new_figure(height=3.3)
+        ax_keys, ax_bar, ax_hull = fig.subplots(1, 3, width_ratios=[1, 0.7, 1.1])
         colors = [plotting.QUERY_COLOR] + [plotting.KEY_COLOR] * 3
         self.arrows = plotting.Arrows2D(
-            ax_keys, np.zeros((4, 2)), ["query", "k1", "k2", "k3"], colors, limit=2.4
+            ax_keys, np.zeros((4, 2)), ["query", "k1", "k2", "k3"], colors, limit=2.8
         )
         # the query on top, also where it points the same way as a key
         self.arrows.arrows[0].set_zorder(5)
         self.arrows.labels[0].set_zorder(5)
-        ax_keys.set_title("query and keys: they decide the weights", fontsize=10)
+        ax_keys.set_title("query and keys", fontsize=10)
         self.bars = plotting.RowBars(
             ax_bar, np.zeros(3), ["w1", "w2", "w3"], title="weights"
         )
-        self.hull = plotting.Hull2D(ax_hull, self.VALUES, self.LABELS, np.zeros(2))
-        ax_hull.set_title("values: output = w1·v1 + w2·v2 + w3·v3", fontsize=10)
+        self.hull = plotting.Hull2D(
+            ax_hull, self.VALUES, self.LABELS, np.zeros(2), legend=False
+        )
+        ax_hull.set_title(r"values; output $= \Sigma_i\, w_i v_i$", fontsize=10)
         super().__init__(
             [self.angle, self.v3_x, self.v3_y], fig, [self.arrows, self.bars, self.hull]
         )
@@ -363,11 +365,12 @@ class OnlineSoftmaxExplorer(Explorer):
         self.block_size = selection(
             widgets.SelectionSlider, "block size", self.SWEEP["block_size"], block_size
         )
-        fig = plotting.new_figure(9.5, 3.8)
-        self.ax_scores, self.ax_table = fig.subplots(1, 2, width_ratios=[1.2, 1])
+        fig = plotting.new_figure(height=3.6)
+        self.ax_scores, self.ax_table = fig.subplots(1, 2, width_ratios=[1, 1.05])
         keys = range(len(self.scores))
         self.ax_scores.bar(keys, self.scores, color=plotting.KEY_COLOR)
-        self.ax_scores.set_xticks(keys, [f"k{i + 1}" for i in keys])
+        self.ax_scores.set_xticks(keys, [f"{i + 1}" for i in keys])
+        self.ax_scores.set_xlabel("key")
         self.ax_scores.set_ylabel("score")
         self.ax_table.axis("off")
         self._block_artists = []
@@ -393,13 +396,15 @@ class OnlineSoftmaxExplorer(Explorer):
             )
             self._block_artists.append(line)
         blocks = f"{len(self.steps)} block{'s' if len(self.steps) > 1 else ''} of {b}"
-        self.ax_scores.set_title(f"{blocks}; dashed: running maximum M", fontsize=10)
-        lines = ["after keys    M       L       O"]
+        self.ax_scores.set_title(
+            f"{blocks};\ndashed: the running maximum M", fontsize=10
+        )
+        lines = [f"{'after':>5}  {'M':>4}  {'L':>6}  {'O':^14}"]
         for step in self.steps:
             keys = f"{step.keys.start + 1}-{step.keys.stop}"
-            output = ", ".join(f"{o:6.2f}" for o in step.output)
+            output = ", ".join(f"{o:5.2f}" for o in step.output)
             lines.append(
-                f"{keys:>10}  {step.row_max:4.1f}  {step.total:6.3f}  ({output})"
+                f"{keys:>5}  {step.row_max:4.1f}  {step.total:6.3f}  ({output})"
             )
         online = ", ".join(f"{o:.4f}" for o in self.online)
         exact = ", ".join(f"{o:.4f}" for o in self.exact)
@@ -410,13 +415,14 @@ class OnlineSoftmaxExplorer(Explorer):
                 1.0,
                 "\n".join(lines),
                 family="monospace",
-                fontsize=9.5,
+                fontsize=plotting.SMALL,
                 va="top",
                 transform=self.ax_table.transAxes,
             )
         )
         self.ax_table.set_title(
-            f"running M, L, O; largest difference {self.difference:.0e}", fontsize=10
+            f"M, L and O after each block\nlargest difference {self.difference:.0e}",
+            fontsize=10,
         )
         self.static_labels = (b,)  # the blocks moved: redraw everything
 
@@ -568,7 +574,7 @@ class RotaryExplorer(Explorer):
         self.distance = slider(
             widgets.IntSlider, "query is … tokens later", min=0, max=8, value=distance
         )
-        fig = plotting.new_figure(9, 3.6)
+        fig = plotting.new_figure(height=3.4)
         ax_pair, ax_scores = fig.subplots(1, 2, width_ratios=[1, 1.3])
         colors = [plotting.QUERY_COLOR, plotting.KEY_COLOR]
         self.arrows = plotting.Arrows2D(
@@ -585,7 +591,7 @@ class RotaryExplorer(Explorer):
         (self.marker,) = ax_scores.plot(
             [0], [0], "D", color=plotting.QUERY_COLOR, ms=9, label="now"
         )
-        ax_scores.set_xlabel("key position (the query is the set distance later)")
+        ax_scores.set_xlabel("key position (the query: the distance later)")
         ax_scores.set_ylabel("score")
         ax_scores.set_xticks(positions)
         levels = np.concatenate(
@@ -620,8 +626,7 @@ class RotaryExplorer(Explorer):
         self.line.set_ydata(self.all_scores)
         self.marker.set_data([p], [self.score])
         self.ax_scores.set_title(
-            f"score {self.score:.3f} at every position, for a distance of {dist}",
-            fontsize=10,
+            f"distance {dist}: score {self.score:.3f} at every position", fontsize=10
         )
         # the line and the axis change with the distance: redraw all
         self.static_labels = (dist,)
@@ -648,7 +653,7 @@ class TrainingExplorer(Explorer):
         )
         self.sentences = list(result.snapshots[0].rows)  # the watched sentences
         layers = len(result.snapshots[0].rows[self.sentences[0]])
-        fig = plotting.new_figure(4.2 * len(self.sentences), 2.6 * layers)
+        fig = plotting.new_figure(height=2.6 * layers)
         axes = np.atleast_2d(fig.subplots(layers, len(self.sentences), squeeze=False))
         self.tokens = {s: examples.tokenize(s) for s in self.sentences}
         self.bars = {}

@@ -1,0 +1,733 @@
+"""Accessibility (WCAG 2.1 AA): the built book in a browser, and the figures the
+package draws.
+
+In the browser (marked ``browser``: the built book in headless Chromium, offline, as
+in ``tests/test_browser.py``; they skip without Playwright, Chromium or axe-core):
+
+1. axe-core, injected into every page in the light and the dark colour mode, finds no
+   violation of impact "serious" or "critical" (all of its rules: WCAG 2.0, 2.1 A and
+   AA and its best practices). axe-core is the npm package ``axe-core``, installed into
+   ``node_modules/`` (``npm install --no-save axe-core@4``, as ``.ci/run`` does).
+2. The keyboard alone: in every chapter with explorers, Tab reaches each control
+   (slider, dropdown, toggle button) from the start of its explorer; each has an
+   accessible name (and a pressed state, for toggle buttons); arrow keys, Space and
+   Enter change the picture, and the opposite key brings it back.
+3. Dark mode, switched on with the theme's own button: every picture is opaque, or
+   lies on an opaque picture (an explorer's transparent top layer on its background),
+   so no figure is drawn on the dark page.
+4. At a 1280-pixel-wide window every figure is shown at least ``COLUMN_PX`` wide (or
+   at its full size): the display width that test 5 assumes.
+
+Without a browser:
+
+5. The smallest text of every figure the package draws (static figures as a notebook
+   shows them, explorers as they render) reads as at least 9 pt in the book: its size
+   times ``DPI / 96`` (a figure pixel is a CSS pixel), times the scale at which the
+   text column shows the picture.
+6. Every colour map in those figures is readable in grey scale: its lightness (CIELAB
+   L*) changes monotonically.
+7. Colour never carries a meaning alone: every legend's entries differ in marker, line
+   style, hatch or kind of mark as well; the highlighted bar is hatched and outlined.
+8. Every figure stored in a chapter has alt text that says what it shows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import re
+from pathlib import Path
+from unittest import mock
+
+import numpy as np
+import pytest
+
+from tests.test_browser import PAGES, book, browser  # noqa: F401  (fixtures)
+
+ROOT = Path(__file__).resolve().parent.parent
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+FAILURES = ROOT / "_build" / "browser-failures"
+CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
+
+#: The width (CSS pixels) at which the book shows a picture of that width or more:
+#: the text column with a 1280-pixel-wide window (both sidebars shown). Narrower
+#: windows scale pictures down further; the reader can zoom. Test 4 checks it.
+COLUMN_PX = 672
+CSS_DPI = 96  # CSS pixels per inch: a figure pixel (at DPI) is one CSS pixel
+SMALLEST_PT = 9.0
+#: Alt text that names the kind of thing and not what it shows.
+GENERIC = re.compile(
+    r"^\s*(an? |the )?(figure|image|picture|plot|graph|chart|diagram|output|png|"
+    r"img|screenshot|untitled)( \d+)?\s*[.:]?\s*$|\.(png|jpe?g|svg|gif|webp)\s*$",
+    re.IGNORECASE,
+)
+
+
+def _alt_problem(text: str) -> str | None:
+    """Why ``text`` is no description of a figure, or None if it is one."""
+    if not text or not text.strip():
+        return "no alt text"
+    if GENERIC.search(text):
+        return f"a generic word or a file name: {text!r}"
+    if len(text.split()) < 5:
+        return f"too short to say what it shows: {text!r}"
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# In the browser
+
+
+@pytest.fixture(scope="session")
+def axe_source():
+    if not AXE.exists():
+        pytest.skip(
+            f"axe-core is not installed ({AXE.relative_to(ROOT)} is missing): "
+            "npm install --no-save --no-audit --no-fund axe-core@4"
+        )
+    return AXE.read_text(encoding="utf-8")
+
+
+class Reader:
+    """A page opened the way tests/test_browser.py opens it (offline; console errors
+    and blocked requests counted), at a given window size and colour mode."""
+
+    def __init__(self, chromium, url, request, *, width=1200, height=900, mode=None):
+        self.context = chromium.new_context(viewport={"width": width, "height": height})
+        if mode is not None:  # a returning reader who chose this mode
+            self.context.add_init_script(
+                f"localStorage.setItem('mode', '{mode}');"
+                f"localStorage.setItem('theme', '{mode}');"
+            )
+        self.page = self.context.new_page()
+        self.book, self.request = url, request
+        self.errors: list[str] = []
+        self.page.on(
+            "console",
+            lambda m: self.errors.append(m.text) if m.type == "error" else None,
+        )
+        self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+        self.page.route(
+            "**/*",
+            lambda r: (
+                r.continue_()
+                if r.request.url.startswith(("data:", "http://127.0.0.1"))
+                else r.abort()
+            ),
+        )
+
+    def open(self, name: str):
+        page = self.page
+        page.goto(f"{self.book}{name}.html")
+        page.wait_for_load_state("networkidle")
+        page.evaluate(
+            "() => window.MathJax && MathJax.startup ? MathJax.startup.promise : null"
+        )
+        page.wait_for_function(
+            """() => Array.from(document.querySelectorAll(
+                         'script[type="application/vnd.jupyter.widget-view+json"]'))
+                     .every(s => s.parentElement.querySelector('.jupyter-widgets'))""",
+            timeout=15000,
+        )
+        # the explorers' controls are named a moment after they render
+        page.wait_for_timeout(200)
+        return page
+
+    def close(self):
+        rep = getattr(self.request.node, "rep_call", None)
+        if rep is not None and rep.failed:
+            FAILURES.mkdir(parents=True, exist_ok=True)
+            name = re.sub(r"[^\w.-]+", "_", self.request.node.name)
+            with contextlib.suppress(Exception):
+                self.page.screenshot(
+                    path=str(FAILURES / f"a11y_{name}.png"), full_page=True
+                )
+        self.context.close()
+
+
+@pytest.fixture
+def reader(browser, book, request):  # noqa: F811  (fixtures imported above)
+    opened = []
+
+    def make(**kwargs):
+        r = Reader(browser, book, request, **kwargs)
+        opened.append(r)
+        return r
+
+    yield make
+    for r in opened:
+        r.close()
+
+
+AXE_RUN = """async () => {
+    const result = await axe.run(document, {resultTypes: ['violations']});
+    return result.violations.map(v => ({
+        id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map(n => n.target.join(' ')),
+    }));
+}"""
+
+
+def _dark(page) -> bool:
+    return page.evaluate("document.documentElement.dataset.theme") == "dark"
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("name", PAGES)
+def test_axe_finds_nothing_serious(reader, axe_source, name, mode):
+    r = reader(mode=mode)
+    page = r.open(name)
+    assert page.evaluate("document.documentElement.dataset.theme") == mode
+    page.add_script_tag(content=axe_source)
+    violations = page.evaluate(AXE_RUN)
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    listing = "\n".join(
+        f"  {v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['help']}; "
+        f"first: {v['nodes'][:3]}"
+        for v in serious
+    )
+    assert not serious, f"axe-core on {name} ({mode}):\n{listing}"
+    assert r.errors == []
+
+
+# Which explorers each chapter has: (controls, in order of the Tab key).
+EXPLORER_PAGES = [
+    "chapters/03_score",
+    "chapters/04_normalize",
+    "chapters/05_blend",
+    "chapters/06_attention_matrix",
+    "chapters/09_cost_of_attention",
+    "chapters/10_multi_head",
+    "chapters/11_word_order",
+    "chapters/12_real_model",
+    "chapters/13_learning",
+]
+
+# Marks the explorers (outputs with a picture and controls) and their controls; returns
+# [[{kind, id}, ...] per explorer].
+MARK_CONTROLS = """() => {
+    const outputs = Array.from(document.querySelectorAll('main .cell_output'))
+        .filter(o => o.querySelector('.jupyter-widgets img') && o.querySelector(
+            '[role=slider], select, .widget-toggle-button'));
+    return outputs.map((o, i) => {
+        o.setAttribute('data-a11y-explorer', i);
+        const controls = Array.from(o.querySelectorAll(
+            '[role=slider], select, button.widget-toggle-button'));
+        return controls.map((c, j) => {
+            c.setAttribute('data-a11y-control', `${i}-${j}`);
+            const kind = c.matches('[role=slider]') ? 'slider'
+                : c.matches('select') ? 'select' : 'toggle';
+            return {kind: kind, id: `${i}-${j}`};
+        });
+    });
+}"""
+PICTURE = """(i) => {
+    const o = document.querySelector(`[data-a11y-explorer="${i}"]`);
+    const img = Array.from(o.querySelectorAll('img:not([role="presentation"])'))
+        .find(im => im.offsetParent !== null);
+    return img ? img.src : null;
+}"""
+FOCUS_START = """(i) => {
+    const o = document.querySelector(`[data-a11y-explorer="${i}"]`);
+    o.setAttribute('tabindex', '-1');
+    o.focus();
+    return document.activeElement === o;
+}"""
+FOCUSED_CONTROL = """() => document.activeElement
+    && document.activeElement.getAttribute('data-a11y-control')"""
+
+
+def _name_and_state(locator) -> tuple[str, str]:
+    """The accessible name and the rest of the first line of the element's ARIA
+    snapshot (a pressed button ends in ``[pressed]``)."""
+    first = locator.aria_snapshot().splitlines()[0].strip(" -'")
+    match = re.match(r'\w+ "(?P<name>(?:[^"]|"")*)"(?P<rest>.*)', first)
+    return (match.group("name"), match.group("rest")) if match else ("", first)
+
+
+def _soon(condition, seconds=2.0) -> bool:
+    """True once ``condition()`` is (the controls' names and states follow their
+    changes within a few milliseconds)."""
+    import time
+
+    end = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def _wait_picture(page, explorer, changed_from=None, back_to=None):
+    if changed_from is not None:
+        page.wait_for_function(
+            f"([i, src]) => ({PICTURE})(i) !== src",
+            arg=[explorer, changed_from],
+            timeout=5000,
+        )
+    if back_to is not None:
+        page.wait_for_function(
+            f"([i, src]) => ({PICTURE})(i) === src",
+            arg=[explorer, back_to],
+            timeout=5000,
+        )
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", EXPLORER_PAGES)
+def test_every_explorer_control_works_from_the_keyboard(reader, name):
+    page = reader().open(name)
+    explorers = page.evaluate(MARK_CONTROLS)
+    assert explorers, f"no explorer with controls on {name}"
+    problems = []
+    for i, controls in enumerate(explorers):
+        page.evaluate(FOCUS_START, i)
+        for control in controls:
+            where = f"explorer {i}, {control['kind']} {control['id']}"
+            # 1. reached with Tab (in order, from the explorer's start or the control
+            #    before it)
+            for _ in range(12):
+                page.keyboard.press("Tab")
+                if page.evaluate(FOCUSED_CONTROL) == control["id"]:
+                    break
+            else:
+                problems.append(f"{where}: not reached with the Tab key")
+                continue
+            focused = page.locator(f"[data-a11y-control='{control['id']}']")
+            # 2. a name (and a state)
+            label, rest = _name_and_state(focused)
+            if not label.strip():
+                problems.append(f"{where}: no accessible name")
+            # 3. operated with keys
+            before = page.evaluate(PICTURE, i)
+            if control["kind"] == "slider":
+                now = float(focused.get_attribute("aria-valuenow"))
+                top = float(focused.get_attribute("aria-valuemax"))
+                there, back = (
+                    ("ArrowRight", "ArrowLeft") if now < top else ("ArrowLeft", "End")
+                )
+                text = focused.get_attribute("aria-valuetext")
+                page.keyboard.press(there)
+                _wait_picture(page, i, changed_from=before)
+                if not _soon(
+                    lambda f=focused, t=text: f.get_attribute("aria-valuetext") != t
+                ):
+                    problems.append(f"{where} ({label}): the value text did not change")
+                page.keyboard.press(back)
+                _wait_picture(page, i, back_to=before)
+            elif control["kind"] == "select":
+                count = focused.locator("option").count()
+                index = focused.evaluate("s => s.selectedIndex")
+                there, back = (
+                    ("ArrowDown", "ArrowUp")
+                    if index < count - 1
+                    else ("ArrowUp", "ArrowDown")
+                )
+                page.keyboard.press(there)
+                _wait_picture(page, i, changed_from=before)
+                page.keyboard.press(back)
+                _wait_picture(page, i, back_to=before)
+            else:  # a toggle button: Space presses it, Enter the one pressed before
+                if focused.get_attribute("aria-pressed") is None:
+                    problems.append(f"{where} ({label}): no pressed state")
+                if "[pressed]" in rest:
+                    continue  # pressing it changes nothing; its neighbours are tested
+                pressed_before = page.evaluate(
+                    f"""() => document.querySelector(
+                        '[data-a11y-explorer="{i}"] .widget-toggle-button.mod-active')
+                        .getAttribute('data-a11y-control')"""
+                )
+                page.keyboard.press("Space")
+                _wait_picture(page, i, changed_from=before)
+                if not _soon(lambda f=focused: "[pressed]" in _name_and_state(f)[1]):
+                    problems.append(f"{where} ({label}): not marked pressed")
+                # back to the one pressed before, with Tab or Shift+Tab, and Enter
+                ids = [c["id"] for c in controls]
+                key = (
+                    "Tab"
+                    if ids.index(pressed_before) > ids.index(control["id"])
+                    else "Shift+Tab"
+                )
+                for _ in range(len(controls)):
+                    page.keyboard.press(key)
+                    if page.evaluate(FOCUSED_CONTROL) == pressed_before:
+                        break
+                page.keyboard.press("Enter")
+                _wait_picture(page, i, back_to=before)
+                focused.focus()  # Tab goes on from here
+    assert not problems, f"{name}:\n  " + "\n  ".join(problems)
+
+
+# Every picture in the page that is not opaque, unless an opaque picture of the same
+# size lies under it (an explorer's background layer).
+SEE_THROUGH = """() => {
+    const shown = Array.from(document.querySelectorAll('main img'))
+        .filter(i => i.offsetParent !== null && i.naturalWidth > 0);
+    const opaque = new Map();
+    const isOpaque = (img) => {
+        if (!opaque.has(img)) {
+            const c = document.createElement('canvas');
+            c.width = img.naturalWidth;
+            c.height = img.naturalHeight;
+            const g = c.getContext('2d');
+            g.drawImage(img, 0, 0);
+            const d = g.getImageData(0, 0, c.width, c.height).data;
+            let all = true;
+            for (let k = 3; k < d.length && all; k += 4) all = d[k] === 255;
+            opaque.set(img, all);
+        }
+        return opaque.get(img);
+    };
+    const same = (a, b) => {
+        const p = a.getBoundingClientRect(), q = b.getBoundingClientRect();
+        return Math.abs(p.left - q.left) < 1 && Math.abs(p.top - q.top) < 1
+            && Math.abs(p.width - q.width) < 1 && Math.abs(p.height - q.height) < 1;
+    };
+    const under = (o, img) =>  // o comes first in the page: img is drawn on it
+        o.compareDocumentPosition(img) & Node.DOCUMENT_POSITION_FOLLOWING;
+    return shown.filter(img => !isOpaque(img) && !shown.some(
+            o => o !== img && isOpaque(o) && same(o, img) && under(o, img)))
+        .map(img => (img.alt || img.src).slice(0, 80));
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", [p for p in PAGES if p.startswith("chapters/")])
+def test_dark_mode_keeps_every_figure_on_its_own_light_ground(reader, name):
+    r = reader()
+    page = r.open(name)
+    # the theme's button cycles light -> dark -> system settings
+    for _ in range(3):
+        if _dark(page):
+            break
+        page.locator(".theme-switch-button").first.click()
+    assert _dark(page), "the colour mode button did not switch to dark"
+    label = page.locator(".theme-switch-button").first.get_attribute("aria-label")
+    assert label == "Color mode: dark"
+    assert page.evaluate(SEE_THROUGH) == []
+    assert r.errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", [p for p in PAGES if p.startswith("chapters/")])
+def test_figures_are_shown_as_wide_as_the_text_size_test_assumes(reader, name):
+    page = reader(width=1280, height=900).open(name)
+    narrow = page.evaluate(
+        """(column) => Array.from(document.querySelectorAll('main img'))
+            .filter(i => i.offsetParent !== null && i.naturalWidth > 0)
+            .map(i => [i.naturalWidth, i.getBoundingClientRect().width, i.alt])
+            .filter(([natural, shown]) => shown < Math.min(natural, column) - 1)
+            .map(([natural, shown, alt]) => `${alt.slice(0, 60)}: ${natural} px `
+                 + `shown ${shown.toFixed(0)} px wide`)""",
+        COLUMN_PX,
+    )
+    assert narrow == []
+
+
+# --------------------------------------------------------------------------------------
+# The figures, without a browser
+
+
+def _figures():
+    """Every kind of figure the package draws, with the arguments the chapters use:
+    (name, builder). A builder returns a matplotlib Figure (shown as a notebook
+    shows it: cropped to its content) or an Explorer (shown as it renders)."""
+    from selfattention import examples, plotting, widgets
+    from selfattention.numpy_backend import attention, sinusoidal_positions
+
+    result = examples.contextualize(examples.SENTENCE)
+    wide = examples.contextualize(examples.SENTENCE_WIDE)
+    tokens, it = result.tokens, result.tokens.index("it")
+    other = examples.tokenize("the dog was tired")
+    x_other, x = examples.embed(other), examples.embed(tokens)
+    _, cross = attention(x_other, x, x)
+    words = examples.tokenize("the animal was too tired")
+    x_words = 2 * examples.embed(words)
+    _, full = attention(x_words, x_words, x_words)
+    _, causal = attention(x_words, x_words, x_words, causal=True)
+    worked = examples.worked_example()
+    layer1, _ = examples.hand_built_layers()
+    d_ks = 2.0 ** np.arange(11)
+    rng = np.random.default_rng(0)
+    heads = rng.dirichlet(np.ones(16), size=(6, 12, 16))  # (layers, heads, n, n)
+    scores = rng.normal(0.0, 3.0, (7, 7))
+    score_words = ["it", "tired", "wide", "animal", "street", "the", "because"]
+
+    def training_explorer():
+        pytest.importorskip("torch")
+        from selfattention import training
+
+        return widgets.TrainingExplorer(
+            training.train_referent_model(steps=4, snapshot_every=2)
+        )
+
+    def pretrained_explorer():
+        pytest.importorskip("transformers")
+        return widgets.PretrainedExplorer()
+
+    return [
+        (
+            "compare_rows",
+            lambda: plotting.compare_rows(
+                [*tokens[:-1], "tired / wide"],
+                {
+                    "…because it was too tired.": result.weights[-1][it],
+                    "…because it was too wide.": wide.weights[-1][it],
+                },
+                title='The row of "it" in layer 2',
+            ),
+        ),
+        (
+            "heatmaps",
+            lambda: plotting.heatmaps(
+                [
+                    (result.weights[1], tokens, tokens, "self-attention: 11 × 11"),
+                    (cross, other, tokens, "cross-attention: 4 × 11"),
+                ],
+                height=4.2,
+            ),
+        ),
+        (
+            "heatmaps_annotated",
+            lambda: plotting.heatmaps(
+                [(full, words, words, "no mask"), (causal, words, words, "causal")],
+                height=4,
+                annotate=True,
+            ),
+        ),
+        ("shape_diagram", lambda: plotting.shape_diagram(11, 10, 2)),
+        *[
+            (
+                f"worked_example_{step}",
+                lambda s=step: plotting.worked_example(worked, s),
+            )
+            for step in ("score", "normalize", "blend")
+        ],
+        (
+            "curves",
+            lambda: plotting.curves(
+                d_ks,
+                {"Var(q·k)": d_ks, "Var(q·k / √d_k)": np.ones_like(d_ks)},
+                xlabel="d_k",
+                ylabel="variance of the score",
+                title="Scores grow with d_k unless they are scaled",
+                logy=True,
+                reference_slope=1,
+            ),
+        ),
+        (
+            "curves_three",
+            lambda: plotting.curves(
+                np.arange(40),
+                {f"p = {p}": np.cos(np.arange(40) / 6) + p for p in (0, 20, 50)},
+                xlabel="distance between the positions",
+                ylabel="dot product of their position vectors",
+                title="It depends only on the distance",
+                logx=False,
+            ),
+        ),
+        (
+            "blend_picture",
+            lambda: plotting.blend_picture(
+                np.array([[-1.5, -1.0], [1.5, -1.0], [0.0, 1.5]]),
+                np.array([0.1, 0.8]),
+                np.array([0.1, 0.2, 0.7]),
+                ["v1", "v2", "v3"],
+            ),
+        ),
+        (
+            "attention_figure",
+            lambda: plotting.attention_figure(
+                tokens, result.weights[1], it, title="layer 2: find the referent"
+            )[0],
+        ),
+        ("projections", lambda: plotting.projections(layer1, examples.FEATURES)),
+        ("heads_diagram", lambda: plotting.heads_diagram(11, 10, num_heads=2)),
+        ("small_multiples_row", lambda: plotting.small_multiples(heads[3:4])),
+        (
+            "small_multiples_grid",
+            lambda: plotting.small_multiples(heads, title="the 72 attention matrices"),
+        ),
+        (
+            "position_heatmap",
+            lambda: plotting.position_heatmap(
+                sinusoidal_positions(64, 64), title="sinusoidal_positions(64, 64)"
+            ),
+        ),
+        (
+            "similarity_heatmap",
+            lambda: plotting.similarity_heatmap(
+                sinusoidal_positions(64, 384), title="sinusoidal"
+            ),
+        ),
+        (
+            "score_tables",
+            lambda: plotting.score_tables(
+                [
+                    (scores, score_words, score_words, "hand-built layer 1"),
+                    (-scores, score_words, score_words, "learned layer 1"),
+                ]
+            ),
+        ),
+        ("DotProductExplorer", widgets.DotProductExplorer),
+        ("ScalingExplorer", widgets.ScalingExplorer),
+        ("TemperatureExplorer", widgets.TemperatureExplorer),
+        ("BlendExplorer", widgets.BlendExplorer),
+        ("AttentionMatrixExplorer", widgets.AttentionMatrixExplorer),
+        ("OnlineSoftmaxExplorer", widgets.OnlineSoftmaxExplorer),
+        ("MultiHeadExplorer", widgets.MultiHeadExplorer),
+        ("RotaryExplorer", widgets.RotaryExplorer),
+        ("PretrainedExplorer", pretrained_explorer),
+        ("TrainingExplorer", training_explorer),
+    ]
+
+
+FIGURE_NAMES = [name for name, _ in _figures()]
+
+
+@contextlib.contextmanager
+def _texts_drawn():
+    """The Text artists matplotlib draws meanwhile (visible, not empty)."""
+    from matplotlib.text import Text
+
+    drawn, draw = [], Text.draw
+
+    def recording(self, renderer):
+        if self.get_visible() and self.get_text().strip():
+            drawn.append(self)
+        return draw(self, renderer)
+
+    with mock.patch.object(Text, "draw", recording):
+        yield drawn
+
+
+def _draw(name):
+    """(figure, PNG width in pixels, the texts drawn) for the figure called ``name``,
+    drawn the way the book shows it."""
+    build = dict(_figures())[name]
+    made = build()
+    with _texts_drawn() as drawn:
+        if hasattr(made, "renderer"):  # an explorer: the picture it renders
+            made.renderer.render(full=True)
+            fig = made.fig
+            width = fig.canvas.get_width_height()[0]
+        else:  # a figure in a notebook: IPython crops it to its content
+            from PIL import Image
+
+            fig, buffer = made, io.BytesIO()
+            fig.savefig(buffer, format="png", bbox_inches="tight")
+            width = Image.open(buffer).size[0]
+    return fig, width, drawn
+
+
+def shown_points(size_pt: float, width_px: int, dpi: float) -> float:
+    """How large text of ``size_pt`` points looks in the book, in CSS points, in a
+    picture ``width_px`` pixels wide drawn at ``dpi``."""
+    scale = min(1.0, COLUMN_PX / width_px)
+    return size_pt * dpi / CSS_DPI * scale
+
+
+@pytest.mark.parametrize("name", FIGURE_NAMES)
+def test_the_smallest_text_of_every_figure_reads_as_9_points_in_the_book(name):
+    fig, width, drawn = _draw(name)
+    assert drawn, "no text drawn at all"
+    smallest = min(drawn, key=lambda t: t.get_fontsize())
+    shown = shown_points(smallest.get_fontsize(), width, fig.dpi)
+    assert shown >= SMALLEST_PT, (
+        f"{name}: {width} px wide, shown at {min(1, COLUMN_PX / width):.2f} of its "
+        f"size; its smallest text, {smallest.get_text()[:40]!r} at "
+        f"{smallest.get_fontsize():g} pt, reads as {shown:.1f} pt"
+    )
+
+
+def _lightness(rgb) -> np.ndarray:
+    """CIELAB L* (0 black to 100 white) of sRGB colours, shape (..., 3)."""
+    rgb = np.asarray(rgb, dtype=float)
+    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    y = linear @ np.array([0.2126, 0.7152, 0.0722])
+    return np.where(y > (6 / 29) ** 3, 116 * np.cbrt(y) - 16, y * (29 / 3) ** 3)
+
+
+@pytest.mark.parametrize("name", FIGURE_NAMES)
+def test_colour_maps_are_readable_in_grey_scale(name):
+    from matplotlib.image import AxesImage
+
+    fig, _, _ = _draw(name)
+    for image in fig.findobj(AxesImage):
+        cmap = image.get_cmap()
+        steps = np.diff(_lightness(cmap(np.linspace(0, 1, 256))[:, :3]))
+        assert np.all(steps >= -0.05) or np.all(steps <= 0.05), (
+            f"{name}: the lightness of {cmap.name} goes up and down: two colours "
+            "of it can be the same grey"
+        )
+
+
+def _look(handle) -> tuple:
+    """What tells a legend entry apart without colour."""
+    kind = type(handle).__name__
+    marker = getattr(handle, "get_marker", lambda: None)()
+    style = getattr(handle, "get_linestyle", lambda: None)()
+    hatch = getattr(handle, "get_hatch", lambda: None)()
+    if kind == "Line2D" and style in ("None", "", " "):
+        style = None
+    return (kind, str(marker), str(style), hatch or None)
+
+
+@pytest.mark.parametrize("name", FIGURE_NAMES)
+def test_legends_tell_their_entries_apart_without_colour(name):
+    fig, _, _ = _draw(name)
+    for legend in [ax.get_legend() for ax in fig.axes] + fig.legends:
+        if legend is None:
+            continue
+        looks = [_look(h) for h in legend.legend_handles]
+        labels = [t.get_text() for t in legend.get_texts()]
+        assert len(set(looks)) == len(looks), (
+            f"{name}: legend entries {labels} differ only in colour: {looks}"
+        )
+
+
+def test_the_highlighted_bar_differs_in_more_than_colour():
+    from selfattention import plotting
+
+    fig = plotting.new_figure()
+    bars = plotting.RowBars(fig.subplots(), np.full(4, 0.25), list("abcd"))
+    bars.update(np.full(4, 0.25), highlight=2)
+    marked = bars.bars.patches[2]
+    assert marked.get_hatch() == plotting.HIGHLIGHT_HATCH
+    assert marked.get_linewidth() > 0
+    for other in (bars.bars.patches[i] for i in (0, 1, 3)):
+        assert not other.get_hatch()
+        assert other.get_linewidth() == 0
+
+
+# --------------------------------------------------------------------------------------
+# Alt text of the figures stored in the chapters
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_stored_figure_has_alt_text_that_says_what_it_shows(path):
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    problems = []
+    for i, cell in enumerate(cells):
+        if cell["cell_type"] != "code":
+            continue
+        images = [
+            o
+            for o in cell.get("outputs", [])
+            if "image/png" in o.get("data", {}) or "image/svg+xml" in o.get("data", {})
+        ]
+        if not images:
+            continue
+        alt = cell["metadata"].get("mystnb", {}).get("image", {}).get("alt", "")
+        problem = _alt_problem(alt)
+        if problem:
+            problems.append(f"cell {i}: {problem} (metadata mystnb.image.alt)")
+    assert not problems, "\n".join(problems)
+
+
+def test_generic_alt_texts_are_recognised():
+    for text in ["", "figure", "Figure 3", "image", "plot.", "fig_3.png", "a chart"]:
+        assert _alt_problem(text), text
+    assert _alt_problem("Bar chart: the attention weights of it") is None
