@@ -557,9 +557,12 @@ def _figures():
             ),
         ),
         (
-            "similarity_heatmap",
-            lambda: plotting.similarity_heatmap(
-                sinusoidal_positions(64, 384), title="sinusoidal"
+            "similarity_heatmaps",
+            lambda: plotting.similarity_heatmaps(
+                [
+                    (sinusoidal_positions(64, 64), "64 dimensions"),
+                    (sinusoidal_positions(64, 384), "384 dimensions"),
+                ]
             ),
         ),
         (

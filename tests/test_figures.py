@@ -398,7 +398,7 @@ def _():
 def _():
     # stand-in for layer 4 of all-MiniLM-L6-v2: (1 layer, 12 heads, n, n)
     layer_4 = stand_in_attention((1, 12, 16, 16), seed=4)
-    return plotting.small_multiples(layer_4, width=11, height=1.9, first_row=4)
+    return plotting.small_multiples(layer_4, first_row=4)
 
 
 @chapter_figure("11-order-position-heatmap", stored=0)
@@ -423,17 +423,16 @@ def _():
     )
 
 
-@chapter_figure("11-order-similarity-learned", stored=2, needs_model=True)
+@chapter_figure("11-order-similarity", stored=2, needs_model=True)
 def _():
     _, model = pretrained_model()
     learned = model.embeddings.position_embeddings.weight.detach().numpy()
-    return plotting.similarity_heatmap(learned[:64], title="learned (all-MiniLM-L6-v2)")
-
-
-@chapter_figure("11-order-similarity-sinusoidal", stored=3)
-def _():
-    positions = sinusoidal_positions(64, 384)
-    return plotting.similarity_heatmap(positions, title="sinusoidal")
+    return plotting.similarity_heatmaps(
+        [
+            (learned[:64], "learned (all-MiniLM-L6-v2)"),
+            (sinusoidal_positions(64, 384), "sinusoidal"),
+        ]
+    )
 
 
 @chapter_figure("12-model-small-multiples")

@@ -1224,21 +1224,28 @@ def position_heatmap(positions, *, title="", width=WIDTH, height=3.6):
     return fig
 
 
-def similarity_heatmap(vectors, *, title="", width=4.8, height=4.0):
-    """Cosine similarity of every pair of rows of ``vectors``
-    (for example, position vectors).
+def similarity_heatmaps(panels, *, width=WIDTH, height=3.6):
+    """Cosine similarity of every pair of rows, one square panel per set of vectors
+    (for example, position vectors), side by side on one colour scale.
+
+    ``panels`` is a list of (vectors, title); vectors has shape (positions, d).
     """
-    v = np.asarray(vectors, dtype=float)
-    unit = v / np.linalg.norm(v, axis=1, keepdims=True)
     fig = new_figure(width, height)
-    ax = fig.subplots()
-    image = ax.imshow(
-        unit @ unit.T, cmap=SIGNED_CMAP, vmin=-1.0, vmax=1.0, interpolation="nearest"
-    )
-    ax.set_xlabel("position")
-    ax.set_ylabel("position")
-    ax.set_title(title)
-    fig.colorbar(image, ax=ax, label="cosine similarity", fraction=0.05)
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    for ax, (vectors, title) in zip(axes, panels, strict=True):
+        v = np.asarray(vectors, dtype=float)
+        unit = v / np.linalg.norm(v, axis=1, keepdims=True)
+        image = ax.imshow(
+            unit @ unit.T,
+            cmap=SIGNED_CMAP,
+            vmin=-1.0,
+            vmax=1.0,
+            interpolation="nearest",
+        )
+        ax.set_xlabel("position")
+        ax.set_ylabel("position")
+        ax.set_title(title)
+    fig.colorbar(image, ax=axes, label="cosine similarity", fraction=0.04)
     return fig
 
 
