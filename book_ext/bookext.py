@@ -55,7 +55,8 @@ def _trim_the_build(app, exception):
 #: written page: (what, pattern, replacement, the fixed form). axe-core's
 #: ``label-content-name-mismatch`` (WCAG 2.5.3, "label in name") flags a control whose
 #: ``aria-label`` leaves out words it shows; each fix lets the name come from what the
-#: control shows, or hides icons that are only decoration.
+#: control shows, or hides icons that are only decoration. The last fix puts the
+#: book's title (the link in the left sidebar) in a landmark (axe-core's ``region``).
 NAME_FIXES = [
     (
         # "Search" and "Ctrl+K" on screen, aria-label "Search": the name becomes the
@@ -80,6 +81,15 @@ NAME_FIXES = [
         re.compile(r'<summary aria-label="Toggle hidden content">'),
         "<summary>",
         None,  # not every book has folded cells
+    ),
+    (
+        # the left sidebar (the book's title, search, the table of contents) is a
+        # navigation landmark named "Book"; its table of contents stays the landmark
+        # "Main" inside it
+        "the left sidebar",
+        re.compile(r'(<div id="pst-primary-sidebar" class="bd-sidebar-primary[^"]*")>'),
+        r'\1 role="navigation" aria-label="Book">',
+        re.compile(r'<div id="pst-primary-sidebar"[^>]* role="navigation"'),
     ),
 ]
 
