@@ -544,7 +544,10 @@ def _figures():
         ),
         ("projections", lambda: plotting.projections(layer1, examples.FEATURES)),
         ("heads_diagram", lambda: plotting.heads_diagram(11, 10, num_heads=2)),
-        ("small_multiples_row", lambda: plotting.small_multiples(heads[3:4])),
+        (
+            "small_multiples_row",
+            lambda: plotting.small_multiples(heads[3:4], first_row=4, per_line=6),
+        ),
         (
             "small_multiples_grid",
             lambda: plotting.small_multiples(heads, title="the 72 attention matrices"),

@@ -398,7 +398,7 @@ def _():
 def _():
     # stand-in for layer 4 of all-MiniLM-L6-v2: (1 layer, 12 heads, n, n)
     layer_4 = stand_in_attention((1, 12, 16, 16), seed=4)
-    return plotting.small_multiples(layer_4, first_row=4)
+    return plotting.small_multiples(layer_4, first_row=4, per_line=6)
 
 
 @chapter_figure("11-order-position-heatmap", stored=0)

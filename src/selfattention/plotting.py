@@ -669,21 +669,28 @@ def small_multiples(
     width=WIDTH,
     title="",
     first_row=1,
+    per_line=None,
 ):
     """A grid of tiny attention matrices, ``weights`` of shape (rows, cols, n, n):
     one picture per head.
 
     Rows are labelled ``row_name`` first_row, first_row + 1, ...; columns
-    ``col_name`` 1, then 2, 3, ... The height follows from the width: square pictures.
+    ``col_name`` 1, then 2, 3, ... ``per_line`` pictures at most on a line: a row of
+    more wraps onto further lines, so that the pictures stay large (every picture then
+    has its own column title). The height follows from the width: square pictures.
     """
     rows, cols = weights.shape[:2]
+    per_line = cols if per_line is None else min(per_line, cols)
+    lines = -(-cols // per_line)  # lines of pictures per row of ``weights``
     # A fixed grid instead of the layout engine:
     # with 72 small axes it would take seconds to draw.
     left, right, space = 0.62, 0.75, 0.08  # inches; space: between pictures, relative
-    square = (width - left - right) / (cols + (cols - 1) * space)
+    square = (width - left - right) / (per_line + (per_line - 1) * space)
+    # between lines of one row, room for their column titles (inches)
+    gap = 0.3 if lines > 1 else space * square
     above = 0.3 + (0.35 if title else 0.0)  # column titles and the title
     below = 0.08
-    height = above + below + square * (rows + (rows - 1) * space)
+    height = above + below + square * rows * lines + gap * (rows * lines - 1)
     fig = new_figure(width, height, layout=None)
     fig.subplots_adjust(
         left=left / width,
@@ -691,16 +698,22 @@ def small_multiples(
         bottom=below / height,
         top=1 - above / height,
         wspace=space,
-        hspace=space,
+        hspace=gap / square,
     )
-    axes = fig.subplots(rows, cols, squeeze=False)
-    for (r, c), ax in np.ndenumerate(axes):
+    grid = fig.subplots(rows * lines, per_line, squeeze=False)
+    axes = np.empty((rows, cols), dtype=object)
+    for (line, place), ax in np.ndenumerate(grid):
+        r, c = line // lines, (line % lines) * per_line + place
+        if c >= cols:  # the last line of a row is not full
+            ax.set_axis_off()
+            continue
+        axes[r, c] = ax
         ax.imshow(weights[r, c], cmap=CMAP, vmin=0.0, vmax=1.0, interpolation="nearest")
         ax.set_xticks([])
         ax.set_yticks([])
-        if r == 0:
+        if line == 0 or lines > 1:
             ax.set_title(
-                f"{col_name} {c + 1}" if c == 0 else f"{c + 1}", fontsize=SMALL
+                f"{col_name} {c + 1}" if place == 0 else f"{c + 1}", fontsize=SMALL
             )
         if c == 0:
             ax.set_ylabel(
@@ -717,7 +730,7 @@ def small_multiples(
     colorbar = fig.colorbar(
         axes[0, 0].images[0],
         cax=colorbar_axes,
-        label="attention weight" if rows > 2 else "weight",
+        label="attention weight" if rows * lines > 1 else "weight",
         ticks=[0.0, 0.5, 1.0],
     )
     colorbar.ax.tick_params(labelsize=SMALL)
