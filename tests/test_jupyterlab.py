@@ -21,7 +21,16 @@ kernel is idle. Then it checks what the learner sees:
 4. every explorer (a cell whose source has ``Explorer(``) rendered as controls, no
    output shown as ``VBox(...)`` text;
 5. in every explorer with a slider, one arrow key on its first slider changes the
-   picture's pixels (for a live explorer: a redraw by the kernel).
+   picture's pixels (for a live explorer: a redraw by the kernel);
+6. the keyboard alone, as ``test_every_explorer_control_works_from_the_keyboard`` checks
+   the book (tests/test_accessibility.py): in every cell with widget controls, each
+   control (slider handle, dropdown, toggle button) is reached with Tab, in order,
+   from its cell selected in command mode (where ArrowUp/ArrowDown leave a keyboard
+   user: the cell itself focused); each has an accessible name (and a toggle button a
+   pressed state); its keys (arrow keys for a slider or a dropdown, Space and Enter
+   for a toggle button) keep the focus on it (Lab's command-mode shortcuts do not
+   take them), the kernel redraws the picture within ``REDRAW_TIMEOUT_S``, and the
+   opposite key brings the same pixels back.
 
 Every problem is listed with its cell number (0-based, as in the ``.ipynb``).
 Screenshots of offending cells go to ``_build/lab-failures/``. The wall time of "run
@@ -53,6 +62,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.test_accessibility import FOCUSED_CONTROL, _name_and_state, _soon
 from tests.test_browser import CHROMIUM, LAUNCH_ARGS, sync_playwright
 
 try:
@@ -246,6 +256,44 @@ MARK_SLIDER = """(i) => {
     const max = Number(handle.getAttribute('aria-valuemax'));
     return {label: label, key: now < max ? 'ArrowRight' : 'ArrowLeft'};
 }"""
+# 6. The controls of the widgets in cell i, in document order, marked the way
+# tests/test_accessibility.py marks the book's (FOCUSED_CONTROL reads the mark).
+MARK_CONTROLS = """(i) => {
+    document.querySelectorAll('[data-a11y-control]')
+        .forEach(e => e.removeAttribute('data-a11y-control'));
+    const area = labTestPanel.content.widgets[i].node.querySelector('.jp-OutputArea');
+    return Array.from(area ? area.querySelectorAll(
+        '[role=slider], select, button.widget-toggle-button') : [])
+        .map((c, j) => {
+            c.setAttribute('data-a11y-control', `${i}-${j}`);
+            return {id: `${i}-${j}`, kind: c.matches('[role=slider]') ? 'slider'
+                    : c.matches('select') ? 'select' : 'toggle'};
+        });
+}"""
+# Where a keyboard user starts: cell i selected in command mode, the cell itself
+# focused (as ArrowUp/ArrowDown in command mode leave it).
+SELECT_CELL = """(i) => {
+    const notebook = labTestPanel.content;
+    notebook.mode = 'command';
+    notebook.activeCellIndex = i;
+    notebook.activeCell.node.focus();
+    return document.activeElement === notebook.activeCell.node;
+}"""
+# Where the focus is, in words (for a problem's message).
+FOCUS_NOW = """() => {
+    const e = document.activeElement;
+    if (!e || e === document.body) return 'nothing (the page)';
+    const cell = e.closest('.jp-Cell');
+    const i = cell ? labTestPanel.content.widgets.findIndex(w => w.node === cell) : -1;
+    const what = e.getAttribute('aria-label') || (e.textContent || '').trim();
+    return `<${e.tagName.toLowerCase()}> ${JSON.stringify(what.slice(0, 40))}`
+        + (i >= 0 ? ` in cell ${i}` : ' outside the notebook');
+}"""
+# The button pressed now in the group of toggle buttons of control ``id``.
+PRESSED_TOGGLE = """(id) => document.querySelector(`[data-a11y-control="${id}"]`)
+    .closest('.widget-toggle-buttons')
+    ?.querySelector('.widget-toggle-button.mod-active[data-a11y-control]')
+    ?.getAttribute('data-a11y-control') || null"""
 # Lab's log console: where the output of widget callbacks goes (a traceback there is an
 # explorer that broke).
 LOG_CONSOLE = """async () => {
@@ -501,8 +549,8 @@ class _TimesSummary:
 def _times_table(times: dict[str, dict]) -> str:
     lines = [
         "| chapter | open + kernel (s) | run all (s) | slowest cells (cell: s) "
-        "| first redraw (s) | code cells | problems |",
-        "|---|---:|---:|---|---:|---:|---:|",
+        "| first redraw (s) | code cells | controls checked by keys | problems |",
+        "|---|---:|---:|---|---:|---:|---:|---:|",
     ]
     for name, t in sorted(times.items()):
         redraw = "" if t.get("redraw_s") is None else f"{t['redraw_s']:.2f}"
@@ -512,10 +560,12 @@ def _times_table(times: dict[str, dict]) -> str:
         )
         lines.append(
             f"| {name} | {t['open_s']:.1f} | {run_all} | {slowest} | {redraw} | "
-            f"{t['code_cells']} | {t.get('problems', '')} |"
+            f"{t['code_cells']} | {t.get('keyboard_controls', '')} | "
+            f"{t.get('problems', '')} |"
         )
     total = sum(t["run_all_s"] for t in times.values())
-    lines.append(f"| all | | {total:.1f} | | | | |")
+    controls = sum(t.get("keyboard_controls", 0) for t in times.values())
+    lines.append(f"| all | | {total:.1f} | | | | {controls} | |")
     return "\n".join(lines)
 
 
@@ -781,6 +831,133 @@ def _move_sliders(tab, cells) -> tuple[list[tuple[int, str]], float | None]:
     return problems, first_redraw
 
 
+# Tab presses from the cell (or from a control) to the next control: past the cell's
+# toolbar, a text box, a control whose check failed
+TAB_LIMIT = 12
+
+
+def _fingerprint(page, i) -> tuple[int, int] | None:
+    picture = page.evaluate(PICTURE, i)
+    return None if picture is None else (picture["hash"], picture["bytes"])
+
+
+def _press(page, i, control_id, key, wanted, what) -> str | None:
+    """Presses ``key`` on the focused control; None once the picture of cell ``i``
+    is ``wanted`` (the kernel redrew it), else what went wrong.
+    """
+    page.keyboard.press(key)
+    _soon(
+        lambda: (
+            page.evaluate(FOCUSED_CONTROL) != control_id
+            or wanted(_fingerprint(page, i))
+        ),
+        REDRAW_TIMEOUT_S,
+    )
+    if page.evaluate(FOCUSED_CONTROL) != control_id:
+        # Lab's command mode takes keys from elements it does not know to be
+        # editable (and moves to another cell: ArrowUp/ArrowDown, J/K...)
+        return (
+            f"{key} took the focus away from it, to {page.evaluate(FOCUS_NOW)}, "
+            "instead of operating it"
+        )
+    if not wanted(_fingerprint(page, i)):
+        return f"{key}: the picture did not {what} in {REDRAW_TIMEOUT_S} s"
+    return None
+
+
+def _keys_for(focused, kind) -> tuple[str, str]:
+    """The key that changes the control and the one that undoes it."""
+    if kind == "slider":
+        now = float(focused.get_attribute("aria-valuenow"))
+        top = float(focused.get_attribute("aria-valuemax"))
+        return ("ArrowRight", "ArrowLeft") if now < top else ("ArrowLeft", "End")
+    if kind == "select":
+        count = focused.locator("option").count()
+        index = focused.evaluate("s => s.selectedIndex")
+        down = index < count - 1
+        return ("ArrowDown", "ArrowUp") if down else ("ArrowUp", "ArrowDown")
+    return "Space", "Enter"  # Enter: on the toggle button pressed before
+
+
+def _control_from_the_keyboard(page, i, control, controls) -> list[str]:
+    """6. for one control of the explorer in cell ``i``: reached with Tab from where
+    the focus is (the cell, or the control before it), named, operated with keys.
+    """
+    where = f"{control['kind']} {control['id']}"
+    for _ in range(TAB_LIMIT):
+        page.keyboard.press("Tab")
+        if page.evaluate(FOCUSED_CONTROL) == control["id"]:
+            break
+    else:
+        return [
+            f"{where}: not reached with {TAB_LIMIT} presses of Tab "
+            f"(the focus is on {page.evaluate(FOCUS_NOW)})"
+        ]
+    focused = page.locator(f"[data-a11y-control='{control['id']}']")
+    label, rest = _name_and_state(focused)
+    problems = [] if label.strip() else [f"{where}: no accessible name"]
+    where += f" ({label})" if label.strip() else ""
+    there, back = _keys_for(focused, control["kind"])
+    back_on, text = control["id"], focused.get_attribute("aria-valuetext")
+    if control["kind"] == "toggle":
+        if focused.get_attribute("aria-pressed") is None:
+            problems.append(f"{where}: no pressed state (aria-pressed)")
+        if "mod-active" in focused.get_attribute("class").split():
+            return problems  # pressing it changes nothing; its neighbours are tested
+        back_on = page.evaluate(PRESSED_TOGGLE, control["id"])
+        if back_on is None:
+            return [*problems, f"{where}: no button of its group is pressed"]
+    before = _fingerprint(page, i)
+    problem = _press(
+        page, i, control["id"], there, lambda p: p not in (None, before), "change"
+    )
+    if problem is None and control["kind"] == "slider":
+        if not _soon(lambda: focused.get_attribute("aria-valuetext") != text):
+            problems.append(f"{where}: {there}: the value text did not change")
+    elif problem is None and control["kind"] == "toggle":
+        if not _soon(lambda: "[pressed]" in _name_and_state(focused)[1]):
+            problems.append(f"{where}: Space: not marked pressed")
+        # back to the one pressed before, with Tab or Shift+Tab
+        ids = [c["id"] for c in controls]
+        key = "Tab" if ids.index(back_on) > ids.index(control["id"]) else "Shift+Tab"
+        for _ in range(len(controls)):
+            page.keyboard.press(key)
+            if page.evaluate(FOCUSED_CONTROL) == back_on:
+                break
+        else:
+            problem = f"the toggle button pressed before not reached with {key}"
+    if problem is None:
+        problem = _press(page, i, back_on, back, lambda p: p == before, "come back")
+    focused.focus()  # Tab goes on from here
+    return problems + ([f"{where}: {problem}"] if problem else [])
+
+
+def _controls_from_the_keyboard(tab, cells) -> tuple[list[tuple[int, str]], int]:
+    """6. Every control of every explorer, from the keyboard alone; the problems, and
+    how many controls were checked.
+    """
+    page, problems, checked = tab.page, [], 0
+    for i, cell in enumerate(cells):
+        if cell["type"] != "code" or not cell["widgets"]:
+            continue
+        controls = page.evaluate(MARK_CONTROLS, i)
+        if not controls:
+            continue
+        if _fingerprint(page, i) is None:
+            problems.append((i, "widget controls but no picture (<img>)"))
+            continue
+        if not page.evaluate(SELECT_CELL, i):
+            problems.append((i, "the cell could not be focused in command mode"))
+            continue
+        for control in controls:
+            problems += [
+                (i, problem)
+                for problem in _control_from_the_keyboard(page, i, control, controls)
+            ]
+        checked += len(controls)
+    return problems, checked
+
+
 def _logged_errors(page, lab, log_offset) -> list[tuple[int, str]]:
     """1, continued: errors that reach no cell: a widget callback that raised
     (Lab's log console), the server's log.
@@ -873,7 +1050,8 @@ def test_chapter_runs_in_jupyterlab(lab, lab_page, path):
     cells = page.evaluate(SNAPSHOT)
     problems = _problems_in_cells(cells, source_cells)
     slider_problems, redraw_s = _move_sliders(lab_page, cells)
-    problems += slider_problems + _logged_errors(page, lab, log_offset)
+    key_problems, controls = _controls_from_the_keyboard(lab_page, cells)
+    problems += slider_problems + key_problems + _logged_errors(page, lab, log_offset)
     if lab_page.external:
         problems.append(
             (-1, f"requests that left 127.0.0.1 (blocked): {lab_page.external}")
@@ -889,6 +1067,7 @@ def test_chapter_runs_in_jupyterlab(lab, lab_page, path):
 
     lab.times[name].update(
         redraw_s=None if redraw_s is None else round(redraw_s, 3),
+        keyboard_controls=controls,
         problems=len(problems),
         slowest_cells=_slowest_cells(cells),
         # stderr that is not a traceback (a warning, say) is recorded, not failed

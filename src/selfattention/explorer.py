@@ -73,11 +73,12 @@ CHOICE_CLASS = "selfattention-choice"
 #: slider's handle would otherwise say "3" for the fourth choice); a selection slider's
 #: readout is not editable (typing there changed the number shown, not the slider); an
 #: editable readout is a named text box; toggle buttons say which one is pressed; no
-#: label has the tooltip "null". It watches the page, so controls drawn later (and
-#: redrawn ones) are named too, and installs itself once. Sent after every live
-#: explorer (JupyterLab and Notebook run it: outputs of code just run are trusted;
-#: front ends that run no JavaScript ignore it); the HTML book loads it on every page
-#: (book_ext), so the notebooks do not store it.
+#: label has the tooltip "null"; a dropdown keeps its keys from JupyterLab's
+#: command-mode shortcuts (its arrow keys would select another cell). It watches the
+#: page, so controls drawn later (and redrawn ones) are named too, and installs itself
+#: once. Sent after every live explorer (JupyterLab and Notebook run it: outputs of
+#: code just run are trusted; front ends that run no JavaScript ignore it); the HTML
+#: book loads it on every page (book_ext), so the notebooks do not store it.
 CONTROL_NAMES_JS = """
 (function () {
   if (window.selfattentionControlNames) return;
@@ -117,6 +118,12 @@ CONTROL_NAMES_JS = """
         var pressed = button.classList.contains("mod-active");
         set(button, "aria-pressed", pressed ? "true" : "false");
       });
+    });
+    // A dropdown takes its own keys (arrows, letters); JupyterLab's command mode
+    // would otherwise take them (ArrowDown selects the next cell, X cuts this one).
+    // Lumino runs no shortcut for keys from inside such an element.
+    document.querySelectorAll(".widget-dropdown select").forEach(function (select) {
+      set(select, "data-lm-suppress-shortcuts", "true");
     });
     document.querySelectorAll(".widget-label[title=null]").forEach(function (label) {
       set(label, "title", null);
