@@ -628,8 +628,6 @@ class RotaryExplorer(Explorer):
         self.ax_scores.set_title(
             f"distance {dist}: score {self.score:.3f} at every position", fontsize=10
         )
-        # the line and the axis change with the distance: redraw all
-        self.static_labels = (dist,)
 
 
 class TrainingExplorer(Explorer):
