@@ -174,6 +174,19 @@ def ink(color) -> str:
     return "black" if (luminance + 0.05) ** 2 > 0.05 * 1.05 else "white"
 
 
+def slanted_xticks(ax, labels) -> None:
+    """Word labels under the columns of ``ax``, slanted so that long words do not
+    overlap, each ending under its column."""
+    ax.set_xticks(
+        range(len(labels)),
+        labels,
+        rotation=45,
+        ha="right",
+        rotation_mode="anchor",
+        fontsize=SMALL,
+    )
+
+
 class Changing:
     """Artists an explorer updates itself (a line, a marker, a title): redrawn at every
     change, like the artists of the drawing classes below."""
@@ -236,14 +249,7 @@ class Heatmap:
         if rows is not None:
             self.ax.set_yticks(range(n), rows, fontsize=SMALL)
         if cols is not None:
-            self.ax.set_xticks(
-                range(m),
-                cols,
-                rotation=45,
-                ha="right",
-                rotation_mode="anchor",
-                fontsize=SMALL,
-            )
+            slanted_xticks(self.ax, cols)
         self._update_texts(weights)
         self._row_box.set_visible(highlight_row is not None)
         if highlight_row is not None:
@@ -310,14 +316,7 @@ class RowBars:
             ]
             self.ax.set_xlim(-0.5 - self.margin, len(values) - 0.5 + self.margin)
         if labels is not None:
-            self.ax.set_xticks(
-                range(len(values)),
-                labels,
-                rotation=45,
-                ha="right",
-                rotation_mode="anchor",
-                fontsize=SMALL,
-            )
+            slanted_xticks(self.ax, labels)
         for i, (bar, v, t) in enumerate(
             zip(self.bars, values, self._value_texts, strict=True)
         ):
@@ -1009,14 +1008,7 @@ def projections(layer, features, *, width: float = WIDTH, height: float = 4.8):
             features if ax is axes[0] else [""] * len(features),
             fontsize=SMALL,
         )
-        ax.set_xticks(
-            range(len(columns)),
-            columns,
-            rotation=45,
-            ha="right",
-            rotation_mode="anchor",
-            fontsize=SMALL,
-        )
+        slanted_xticks(ax, columns)
         ax.set_xticks(np.arange(-0.5, len(columns)), minor=True)
         ax.set_yticks(np.arange(-0.5, len(features)), minor=True)
         ax.grid(which="minor", color="0.85", lw=0.5)
@@ -1277,14 +1269,7 @@ def score_tables(panels, *, width=WIDTH, height=3.8):
             scores, cmap=SIGNED_CMAP, vmin=-largest, vmax=largest, aspect="auto"
         )
         ax.set_yticks(range(len(rows)), rows, fontsize=SMALL)
-        ax.set_xticks(
-            range(len(cols)),
-            cols,
-            rotation=45,
-            ha="right",
-            rotation_mode="anchor",
-            fontsize=SMALL,
-        )
+        slanted_xticks(ax, cols)
         ax.set_xlabel("key of the word")
         if ax is axes[0]:
             ax.set_ylabel("query of the word")
