@@ -130,8 +130,11 @@ class Reader:
                      .every(s => s.parentElement.querySelector('.jupyter-widgets'))""",
             timeout=15000,
         )
-        # the explorers' controls are named a moment after they render
-        page.wait_for_timeout(200)
+        # Nested widgets (the pictures inside an explorer's stacks) render after their
+        # explorer, and the controls are named a moment later: wait until every
+        # picture has loaded and the page has not changed for half a second.
+        page.evaluate(QUIET_WATCH)
+        page.wait_for_function(QUIET_FOR, arg=500, timeout=15000, polling=100)
         return page
 
     def close(self):
@@ -144,6 +147,19 @@ class Reader:
                     path=str(FAILURES / f"a11y_{name}.png"), full_page=True
                 )
         self.context.close()
+
+
+#: Records when the page last changed (any mutation of the DOM).
+QUIET_WATCH = """() => {
+    window.a11yLastChange = performance.now();
+    new MutationObserver(() => { window.a11yLastChange = performance.now(); })
+        .observe(document.documentElement, {
+            subtree: true, childList: true, attributes: true, characterData: true,
+        });
+}"""
+#: True once every picture has loaded and the page has not changed for ``ms``.
+QUIET_FOR = """(ms) => Array.from(document.images).every(i => i.complete)
+    && performance.now() - window.a11yLastChange > ms"""
 
 
 @pytest.fixture
@@ -338,6 +354,9 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
                         '[data-a11y-explorer="{i}"] .widget-toggle-button.mod-active')
                         .getAttribute('data-a11y-control')"""
                 )
+                if page.evaluate(FOCUSED_CONTROL) != control["id"]:
+                    problems.append(f"{where} ({label}): the focus left it by itself")
+                    continue
                 page.keyboard.press("Space")
                 _wait_picture(page, i, changed_from=before)
                 if not _soon(lambda f=focused: "[pressed]" in _name_and_state(f)[1]):
