@@ -86,11 +86,13 @@ KINDS = ("animal", "place", "both")
 #: Training settings (full-batch AdamW). The task is learned without weight decay and
 #: with a wider d_model too; these values were chosen, by training seeds 0-7, because
 #: with them the rows of "it" end up sharper and more often on the right noun
-#: (see benchmarks/bench_training.py).
+#: (see benchmarks/bench_training.py). Weight decay 1.0 rather than 0.5: the last
+#: layer's row of "it" then ends on the right noun in both book sentences for seeds 0,
+#: 1 and 2 (with 0.5, seeds 0 and 1), and for 4 of seeds 0-6 (with 0.5, 3 of them).
 D_MODEL = 8
 STEPS = 400
 LEARNING_RATE = 0.02
-WEIGHT_DECAY = 0.5
+WEIGHT_DECAY = 1.0
 # word and position vectors start this small,
 # so every attention row starts nearly uniform
 INIT_SCALE = 0.3
