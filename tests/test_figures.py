@@ -142,7 +142,9 @@ def check_fonts(fig, name: str) -> None:
         assert any(path.is_relative_to(p) for p in packages), (
             f"{name}: the text {text.get_text()!r} would be drawn with {path}, a font "
             "of this system, not one of matplotlib's own (mpl-data): the picture would "
-            f"depend on the machine. Pinned: {PINNED_RC}"
+            f"depend on the machine. Pinned: {PINNED_RC}. If matplotlib's own "
+            "DejaVu fonts are installed, its font list is stale: delete "
+            f"{matplotlib.get_cachedir()}/fontlist-*.json (.ci/run uses a fresh one)"
         )
 
 
