@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_browser import _sources_newer_than
+
 pytestmark = [
     pytest.mark.pdf,
     pytest.mark.browser,
@@ -146,22 +148,7 @@ def _expected_pictures(nb: dict) -> tuple[int, int]:
 
 def _html_is_stale() -> bool:
     stamp = HTML / ".buildinfo"  # rewritten by every build
-    if not stamp.exists():
-        return True
-    patterns = [
-        "chapters/*.ipynb",
-        "*.md",
-        "_config.yml",
-        "_toc.yml",
-        "book_assets/**/*",
-        "book_ext/*.py",
-    ]
-    return any(
-        f.stat().st_mtime > stamp.stat().st_mtime
-        for p in patterns
-        for f in ROOT.glob(p)
-        if f.is_file()
-    )
+    return not stamp.exists() or _sources_newer_than(stamp)
 
 
 class Book:
