@@ -16,7 +16,10 @@ What it does to each notebook, in order:
 4. stores its PNG outputs as 256-colour palette PNGs (about half the size);
 5. writes every value the code glued (``selfattention.book.glue``) into the prose, in
    front of its marker: ``0.70<!-- value: it_top_weight -->``. A marker whose name the
-   code never glued is an error.
+   code never glued is an error;
+6. checks that every sentence marked ``<!-- claim: name -->`` was backed by
+   ``selfattention.book.claim`` in the code (which fails the run when the numbers do
+   not support it), and that every claim the code made is marked in the prose.
 """
 
 from __future__ import annotations
@@ -42,6 +45,9 @@ if "google.colab" in sys.modules:
     %pip install --quiet "selfattention @ git+{{URL}}"'''
 
 VALUE_MIME = "application/vnd.selfattention.value+json"  # selfattention.book.VALUE_MIME
+CLAIM_MIME = "application/vnd.selfattention.claim+json"  # selfattention.book.CLAIM_MIME
+#: A sentence about computed values, backed by ``selfattention.book.claim`` in the code.
+CLAIM_MARKER = re.compile(r"<!-- claim: (?P<name>[\w-]+) -->")
 #: A quoted value in the prose: the text right before the marker
 #: (no spaces or markup), then the marker.
 MARKER = re.compile(r"(?P<text>[^\s*_()\[\]<>`$|\\]*)<!-- value: (?P<name>[\w-]+) -->")
@@ -135,6 +141,42 @@ def quoted_values(nb) -> list[tuple[int, str, str]]:
     ]
 
 
+def made_claims(nb) -> dict[str, str]:
+    """``{name: statement}`` of every claim the notebook's code made (and that held:
+    a claim that does not hold stops the run), from its stored outputs."""
+    return {
+        record["name"]: record["statement"]
+        for cell in nb.cells
+        for output in cell.get("outputs", [])
+        if (record := output.get("data", {}).get(CLAIM_MIME)) is not None
+    }
+
+
+def claim_markers(nb) -> list[tuple[int, str]]:
+    """``(cell index, name)`` for every claim marker in the notebook's markdown."""
+    return [
+        (i, m["name"])
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "markdown"
+        for m in CLAIM_MARKER.finditer(cell.source)
+    ]
+
+
+def check_claims(nb) -> None:
+    """Every sentence marked as a claim is backed by a claim the code made, and every
+    claim the code made is marked in the prose."""
+    made, marked = made_claims(nb), {name for _, name in claim_markers(nb)}
+    if marked - set(made):
+        raise ValueError(
+            f"the prose marks claims the code never makes: {sorted(marked - set(made))}"
+        )
+    if set(made) - marked:
+        raise ValueError(
+            f"the code makes claims no sentence is marked with: "
+            f"{sorted(set(made) - marked)}"
+        )
+
+
 def write_values(nb, values: dict[str, str]) -> None:
     """Put each glued value in front of its marker in the markdown cells."""
     unknown = sorted({name for _, name, _ in quoted_values(nb)} - set(values))
@@ -183,6 +225,7 @@ def execute(path: Path) -> float:
     # the kernel inherits SELFATTENTION_PREDRAW=1 from this process (see main)
     client.execute()
     write_values(nb, glued_values(nb))
+    check_claims(nb)
     palette_pngs(nb)
     nbformat.write(nb, path)
     return time.perf_counter() - start

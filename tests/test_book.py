@@ -75,8 +75,8 @@ def test_the_renderer_is_registered_with_myst_nb():
 def test_a_status_line_ticks_while_the_block_runs_then_disappears(shown):
     with book.status("Loading the model") as progress:
         (bundle,) = shown
-        # what an untrusted notebook shows
-        assert bundle["text/plain"] == "Loading the model…"
+        # what GitHub, Colab and an untrusted notebook show: nothing at all
+        assert bundle["text/plain"] == ""
         line = progress._line
         assert (
             bundle["application/vnd.jupyter.widget-view+json"]["model_id"]
@@ -91,6 +91,21 @@ def test_a_status_line_ticks_while_the_block_runs_then_disappears(shown):
     assert line.value == ""
     assert line.layout.display == "none"
     assert not any(t.name == progress._ticker.name for t in threading.enumerate())
+
+
+def test_a_status_line_counts_steps_and_estimates_what_is_left(shown):
+    with book.status("Training", steps=3) as progress:
+        assert progress.text() == "Training… 0 s"
+        progress.update("seed 0")
+        assert progress.text() == "Training: seed 0 (step 1 of 3)… 0 s"
+        time.sleep(0.6)
+        progress.update("seed 1")
+        # one step done in about 0.6 s: two more to go, about 1.2 s
+        text = progress.text()
+        assert text.startswith("Training: seed 1 (step 2 of 3)… 1 s, about ")
+        left = float(text.split("about ")[1].split(" s left")[0])
+        assert 1 <= left <= 2
+        assert "seed 1 (step 2 of 3)" in progress._line.value
 
 
 def test_a_status_line_outside_a_notebook_does_nothing():

@@ -115,13 +115,99 @@ def test_function_exercise():
     assert check("code-loop", loop_attention)
     unscaled = check("code-loop", lambda q, k, v: np.asarray(q) @ np.asarray(k).T)
     assert not unscaled
-    assert "shape" in unscaled.message or "√d_k" in unscaled.message
     assert not check("code-loop", 42)
+
+
+def _loop_attention_with(scale, weights=True, blend=True):
+    """loop_attention with one thing wrong: the scale, the softmax or the blend."""
+
+    def attention(q, k, v):
+        out = []
+        for qi in q:
+            scores = [sum(a * b for a, b in zip(qi, kj, strict=True)) for kj in k]
+            scores = [s * scale(len(qi)) for s in scores]
+            if weights:
+                e = [math.exp(s - max(scores)) for s in scores]
+                scores = [x / sum(e) for x in e]
+            if not blend:
+                out.append(scores)
+                continue
+            out.append(
+                [
+                    sum(scores[j] * v[j][c] for j in range(len(v)))
+                    for c in range(len(v[0]))
+                ]
+            )
+        return out
+
+    return attention
+
+
+def test_the_loop_exercise_says_what_is_wrong_and_nothing_false():
+    def right(d):
+        return 1 / math.sqrt(d)
+
+    unscaled = check("code-loop", _loop_attention_with(lambda d: 1.0))
+    assert "Divide the scores by √d_k" in unscaled.message
+    # with one key every weight is 1 whatever the scale: the first problem that shows
+    # the missing scale has several keys, and the message names it
+    assert "m=1," not in unscaled.message
+    by_d_k = check("code-loop", _loop_attention_with(lambda d: 1 / d))
+    assert "not by d_k" in by_d_k.message
+    no_softmax = check("code-loop", _loop_attention_with(right, weights=False))
+    assert "softmax" in no_softmax.message
+    no_blend = check("code-loop", _loop_attention_with(right, blend=False))
+    assert not no_blend and "√d_k" not in no_blend.message
+    assert check("code-loop", _loop_attention_with(right))
+    raises = check("code-loop", lambda q, k, v: 1 / 0)
+    assert "ZeroDivisionError" in raises.message
 
 
 def test_unreadable_answers_and_unknown_exercises():
     assert "Could not read" in check("score-by-hand", "two and a half").message
     assert "Expected 3 number(s)" in check("softmax-by-hand", [1.0]).message
     with pytest.raises(KeyError, match="no exercise called 'nope'"):
-        check("nope", 1)
+        exercises.question("nope")
     assert "hungry" in exercises.question("intuition-hungry")
+
+
+@pytest.mark.parametrize(
+    "name, closest",
+    [
+        ("score_by_hand", "score-by-hand"),
+        ("Score by hand", "score-by-hand"),
+        ("blend_pronoun", "blend-pronoun"),
+        ("cost memory", "cost-memory"),
+    ],
+)
+def test_a_misspelt_exercise_gets_one_line_naming_the_closest(name, closest):
+    feedback = check(name, 2.5)
+    assert not feedback
+    assert repr(feedback) == (
+        f"✗ There is no exercise called {name!r}. Did you mean {closest!r}?"
+    )
+
+
+def test_an_unknown_exercise_lists_them_all():
+    message = check("nope", 1).message
+    assert all(name in message for name in EXERCISES)
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", list(EXERCISES))
+def test_a_missing_answer_says_how_to_call_check(name):
+    feedback = check(name)
+    assert not feedback
+    assert f"check({name!r}, " in feedback.message
+    assert EXERCISES[name].question in feedback.message
+    assert repr(feedback).startswith("✗ Give your answer too")
+
+
+def test_lists_of_numbers_are_shown_as_a_reader_writes_them():
+    feedback = check("softmax-by-hand", [1 / 8, 2 / 8, 5 / 8])
+    assert feedback.message == "The answer is [0.125, 0.25, 0.625]."
+    assert check("blend-by-hand", [2, 2]).message == "The answer is [2, 2]."
+
+
+def test_feedback_html_is_escaped():
+    assert "<script>" not in check("nope <script>", 1)._repr_html_()

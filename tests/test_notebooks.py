@@ -132,6 +132,58 @@ def test_a_changed_value_is_caught(tmp_path):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_claim_in_the_prose_is_made_and_held_by_the_code(path):
+    """A sentence that compares or bounds computed values is marked
+    ``<!-- claim: name -->``; the code cell that computes them calls
+    ``claim(name, condition, ...)``, which fails the run (and nbval) when the condition
+    does not hold. The stored outputs, which nbval proves equal to a fresh run, hold
+    the claims that were made."""
+    script = load_script()
+    nb = nbformat.read(path, as_version=4)
+    script.check_claims(nb)  # raises on a marked claim never made, or one never marked
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "claim(" in cell.source:
+            assert "raises-exception" not in cell.metadata.get("tags", [])
+
+
+def test_a_claim_that_does_not_hold_fails_the_run():
+    """A claim planted false in a real chapter stops its execution, naming the claim."""
+    import ast
+
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    chapters_with_claims = [
+        p for p in CHAPTERS if load_script().made_claims(nbformat.read(p, as_version=4))
+    ]
+    assert chapters_with_claims, "no chapter makes a claim"
+    # the smallest such chapter: the quickest to run
+    path = min(chapters_with_claims, key=lambda p: p.stat().st_size)
+    nb = nbformat.read(path, as_version=4)
+    index = next(
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and "claim(" in c.source
+    )
+    cell = nb.cells[index]
+    tree = ast.parse(cell.source)
+    (call, *_) = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "claim"
+    ]
+    name = call.args[0].value
+    call.args[1] = ast.UnaryOp(ast.Not(), call.args[1])  # the claim, flipped
+    cell.source = ast.unparse(tree)
+    nb.cells = [c for c in nb.cells[: index + 1] if c.cell_type == "code"]
+    client = NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": "."}}
+    )
+    with pytest.raises(CellExecutionError, match=rf"ClaimError[\s\S]*{name}"):
+        client.execute()
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_solutions_are_folded_in_every_front_end(path):
     script = load_script()
     for c in cells(path):

@@ -4,6 +4,7 @@ numbers into the prose.
 
 from __future__ import annotations
 
+import html
 import inspect
 import re
 import statistics
@@ -64,16 +65,58 @@ def glue(name: str, value) -> None:
     display({VALUE_MIME: {"name": name, "value": text}}, raw=True)
 
 
+#: The MIME type of the outputs made by ``claim``: like ``VALUE_MIME``, shown by no
+#: front end and compared by nbval.
+CLAIM_MIME = "application/vnd.selfattention.claim+json"
+
+#: A claim's name: what the prose's marker ``<!-- claim: name -->`` refers to.
+_CLAIM_NAME = re.compile(r"[\w-]+")
+
+
+class ClaimError(AssertionError):
+    """A sentence of the prose that the numbers just computed do not support."""
+
+
+def claim(name: str, holds, statement: str) -> None:
+    """Back a sentence of the prose with the computation it is about.
+
+    The prose marks the sentence, ``…eight times as many scores to exponentiate.<!--
+    claim: softmax_grows -->`` (every front end shows nothing of the marker); the code
+    cell that computes the numbers calls ``claim("softmax_grows", ratio > 2, "the
+    softmax of eight heads takes longer than one head's")``. When ``holds`` is false,
+    executing the chapter fails here with ``ClaimError``, naming the sentence: the
+    prose can no longer say something the code does not show. Where the numbers vary
+    from machine to machine (timings), the condition must hold with a wide margin on
+    any machine.
+
+    ``statement`` says in words what the prose claims (it is stored with the output,
+    so keep computed numbers out of it). ``tests/test_notebooks.py`` checks that every
+    claim the prose marks is made, and held, in the same chapter.
+    """
+    if not isinstance(name, str) or not _CLAIM_NAME.fullmatch(name):
+        raise ValueError(f"claim names are words like 'softmax_grows', got {name!r}")
+    if not bool(holds):
+        raise ClaimError(
+            f"the prose claims that {statement} (<!-- claim: {name} -->), "
+            "but the numbers computed here do not show it"
+        )
+    try:
+        from IPython.display import display
+    except ImportError:  # plain Python: the check above is all there is to do
+        return
+    display({CLAIM_MIME: {"name": name, "statement": statement}}, raw=True)
+
+
 class QuotedValueRenderer:
     """A MyST-NB output renderer (registered in pyproject.toml):
-    ``glue`` outputs are for the prose only.
+    the outputs of ``glue`` and ``claim`` are for the prose only.
     """
 
     mime_priority_overrides = ()
 
     @staticmethod
     def handle_mime(renderer, data, inline):
-        return [] if data.mime_type == VALUE_MIME else None
+        return [] if data.mime_type in (VALUE_MIME, CLAIM_MIME) else None
 
 
 def compare_source(first, second, titles=("NumPy", "PyTorch")):
@@ -85,7 +128,6 @@ def compare_source(first, second, titles=("NumPy", "PyTorch")):
     after an ``N |`` or ``P |`` mark. A first line says which mark is which.
     """
     import difflib
-    import html
 
     a, b = (inspect.getsource(obj).rstrip().splitlines() for obj in (first, second))
     # (None, line) for a shared line;
@@ -142,16 +184,23 @@ class status:  # noqa: N801 (used like a function: `with status("Loading the mod
     ``with status("Loading the model"): ...``.
 
     While the block runs, the line reads "Loading the model… 3 s" and its clock
-    ticks every half second; ``update(text)`` adds what is being done now. When the
-    block ends, the line disappears. Outside a notebook (no IPython or no ipywidgets)
-    it does nothing.
+    ticks every half second; ``update(text)`` says what is being done now. Given
+    ``steps`` (how many ``update`` calls the block makes), it also says which step is
+    running and, once one step is done, about how long is left: "Training: seed 1
+    (step 2 of 3)… 9 s, about 9 s left". When the block ends, the line disappears.
+
+    It leaves nothing behind in the stored notebook: its plain-text form (what GitHub,
+    Colab and an untrusted notebook show instead of the widget) is empty. Outside a
+    notebook (no IPython or no ipywidgets) it does nothing.
     """
 
-    def __init__(self, message: str):
-        self.message, self.detail = message, ""
+    def __init__(self, message: str, *, steps: int | None = None):
+        self.message, self.detail, self.steps = message, "", steps
+        self.step = 0  # the step running now, from 1; 0 before the first update
         self._line = None
 
     def __enter__(self):
+        self._start = self._step_start = time.perf_counter()
         try:
             import ipywidgets
             from IPython import get_ipython
@@ -162,26 +211,42 @@ class status:  # noqa: N801 (used like a function: `with status("Loading the mod
         from .explorer import display_widget
 
         self._line = ipywidgets.HTML()
-        self._start = time.perf_counter()
+        self._start = self._step_start = time.perf_counter()
         self._done = threading.Event()
         self._show()
-        display_widget(self._line, f"{self.message}…")
+        display_widget(self._line, "")
         self._ticker = threading.Thread(target=self._tick, daemon=True)
         self._ticker.start()
         return self
 
     def update(self, detail: str) -> None:
-        """Say what is being done now (shown after the message)."""
+        """Say what is being done now (shown after the message): the next step."""
         self.detail = detail
+        self.step += 1
+        self._step_start = time.perf_counter()
         self._show()
+
+    def text(self) -> str:
+        """The line as it reads now."""
+        now = time.perf_counter()
+        seconds = now - self._start
+        detail = f": {self.detail}" if self.detail else ""
+        where, left = "", ""
+        if self.steps and self.step:
+            where = f" (step {self.step} of {self.steps})"
+            finished = self.step - 1
+            if finished:
+                # the steps done so far took this long each, on average
+                per_step = (self._step_start - self._start) / finished
+                remaining = per_step * (self.steps - finished) - (
+                    now - self._step_start
+                )
+                left = f", about {max(remaining, 1):.0f} s left"
+        return f"{self.message}{detail}{where}… {seconds:.0f} s{left}"
 
     def _show(self):
         if self._line is not None:
-            seconds = time.perf_counter() - self._start
-            detail = f": {self.detail}" if self.detail else ""
-            self._line.value = (
-                f'<p style="color:#444">{self.message}{detail}… {seconds:.0f} s</p>'
-            )
+            self._line.value = f'<p style="color:#444">{html.escape(self.text())}</p>'
 
     def _tick(self):
         while not self._done.wait(0.5):

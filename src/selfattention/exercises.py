@@ -9,6 +9,8 @@ typed in as a number, so an exercise cannot disagree with the code the chapter s
 
 from __future__ import annotations
 
+import difflib
+import html
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,23 +24,33 @@ from .numpy_backend import attention, blend, score, self_attention, softmax
 
 @dataclass(frozen=True)
 class Feedback:
-    """The verdict on one answer: truthy when right, and a message that says why."""
+    """The verdict on one answer: truthy when right, and a message that says why.
+
+    ``about_the_call`` marks a message about how ``check`` was called (an unknown
+    exercise, a missing answer) rather than about the answer.
+    """
 
     correct: bool
     message: str
+    about_the_call: bool = False
 
     def __bool__(self) -> bool:
         return self.correct
 
+    @property
+    def verdict(self) -> str:
+        if self.about_the_call:
+            return "✗"
+        return "✓ Correct." if self.correct else "✗ Not yet."
+
     def __repr__(self) -> str:
-        return ("✓ Correct. " if self.correct else "✗ Not yet. ") + self.message
+        return f"{self.verdict} {self.message}"
 
     def _repr_html_(self) -> str:
         colour = "#1b7f3b" if self.correct else "#b00020"
         return (
-            f'<p style="color:{colour}"><b>'
-            f"{'✓ Correct.' if self.correct else '✗ Not yet.'}"
-            f"</b> {self.message}</p>"
+            f'<p style="color:{colour}"><b>{self.verdict}</b> '
+            f"{html.escape(self.message)}</p>"
         )
 
 
@@ -329,16 +341,54 @@ def question(exercise: str) -> str:
 
 def _get(exercise: str) -> Exercise:
     if exercise not in EXERCISES:
-        raise KeyError(
-            f"no exercise called {exercise!r}; the exercises are: "
-            f"{', '.join(EXERCISES)}"
-        )
+        raise KeyError(_unknown(exercise))
     return EXERCISES[exercise]
 
 
-def check(exercise: str, answer) -> Feedback:
-    """Tell whether ``answer`` is right for ``exercise``, with a hint when it is not."""
-    ex = _get(exercise)
+def _unknown(exercise) -> str:
+    """One line: no such exercise, and the closest names."""
+    close = difflib.get_close_matches(
+        str(exercise).lower().replace("_", "-").replace(" ", "-"),
+        EXERCISES,
+        n=1,
+        cutoff=0.5,
+    )
+    if close:
+        return f"There is no exercise called {exercise!r}. Did you mean {close[0]!r}?"
+    return (
+        f"There is no exercise called {exercise!r}. The exercises are: "
+        f"{', '.join(EXERCISES)}."
+    )
+
+
+#: How a call looks for each kind of answer, for the message when the answer is missing.
+_ANSWER_FORM = {
+    "number": "your_number",
+    "array": "[w1, w2, ...]",
+    "shape": "(rows, columns)",
+    "word": '"word"',
+    "function": "your_function",
+}
+
+_MISSING = object()
+
+
+def check(exercise: str, answer=_MISSING) -> Feedback:
+    """Tell whether ``answer`` is right for ``exercise``, with a hint when it is not.
+
+    A misspelt exercise name or a missing answer gets a one-line message, not an
+    exception: ``check("score_by_hand", 2.5)`` names the closest exercise.
+    """
+    if exercise not in EXERCISES:
+        return Feedback(False, _unknown(exercise), about_the_call=True)
+    ex = EXERCISES[exercise]
+    if answer is _MISSING:
+        return Feedback(
+            False,
+            f"Give your answer too: check({exercise!r}, {_ANSWER_FORM[ex.kind]}). "
+            f"The question: {ex.question}",
+            about_the_call=True,
+        )
     expected = ex.expected()
     try:
         if ex.kind == "function":
@@ -355,11 +405,6 @@ def check(exercise: str, answer) -> Feedback:
             return Feedback(
                 False, f"Expected {want.size} number(s), got {got.size}. {ex.hint}"
             )
-        shown = (
-            np.array2string(np.round(want, 4), separator=", ")
-            if want.ndim
-            else f"{float(want):.4g}"
-        )
         if ex.kind == "number" and ex.tolerance >= 0.01:
             # an estimate is fine: compare relatively
             ok = bool(np.allclose(got, want, rtol=ex.tolerance, atol=0))
@@ -369,10 +414,17 @@ def check(exercise: str, answer) -> Feedback:
                     got, want, rtol=0, atol=max(ex.tolerance, 1e-3 * np.abs(want).max())
                 )
             )
-        verdict = f"The answer is {shown}." + (f" {ex.note}" if ex.note else "")
+        verdict = f"The answer is {_shown(want)}." + (f" {ex.note}" if ex.note else "")
         return Feedback(ok, verdict if ok else ex.hint)
     except (TypeError, ValueError) as err:
         return Feedback(False, f"Could not read the answer ({err}). {ex.hint}")
+
+
+def _shown(value: np.ndarray) -> str:
+    """A number or a list of numbers as a reader writes them: 0.9598, [0.125, 0.25]."""
+    if value.ndim == 0:
+        return f"{float(value):.4g}"
+    return "[" + ", ".join(_shown(v) for v in value) + "]"
 
 
 def _check_function(fn, reference, hint) -> Feedback:
@@ -387,22 +439,53 @@ def _check_function(fn, reference, hint) -> Feedback:
             rng.standard_normal((m, d_k)),
             rng.standard_normal((m, d_v)),
         )
-        result = fn(q.tolist(), k.tolist(), v.tolist())
+        problem = f"n={n}, m={m}, d_k={d_k}, d_v={d_v}"
+        try:
+            result = fn(q.tolist(), k.tolist(), v.tolist())
+        except Exception as err:  # the reader's code: say what it raised, and where
+            return Feedback(
+                False, f"Your function raised {type(err).__name__}: {err} ({problem})."
+            )
         result = result[0] if isinstance(result, tuple) else result
         expected, _ = reference(q, k, v)
-        got = np.asarray(result, dtype=float)
+        try:
+            got = np.asarray(result, dtype=float)
+        except (TypeError, ValueError):
+            return Feedback(
+                False, f"Return a list of n output rows, one per query ({problem})."
+            )
         if got.shape != expected.shape:
             return Feedback(
                 False,
-                f"For n={n}, m={m}, d_v={d_v} the output should have shape "
+                f"For {problem} the output should have shape (n, d_v) = "
                 f"{expected.shape}, got {got.shape}.",
             )
         if not np.allclose(got, expected, rtol=1e-6, atol=1e-9):
             return Feedback(
-                False,
-                f"Wrong numbers for n={n}, m={m}, d_k={d_k}. "
-                f"Did you divide the scores by √d_k? {hint}",
+                False, f"Wrong numbers for {problem}. {_diagnose(got, q, k, v)}"
             )
     return Feedback(
         True, "Your loops agree with the package's attention on three random problems."
+    )
+
+
+def _diagnose(got, q, k, v) -> str:
+    """What a wrong output of the loop exercise most likely got wrong."""
+    scores = q @ k.T  # (n, m), not scaled
+    candidates = {
+        "Divide the scores by √d_k before the softmax.": softmax(scores) @ v,
+        "Divide each score by √d_k, not by d_k.": softmax(scores / q.shape[1]) @ v,
+        "The weights must be a softmax of the scores "
+        "(exponentiate, then divide by the row's sum).": (scores / np.sqrt(q.shape[1]))
+        @ v,
+        "Each output is a weighted sum of the values, one per key.": softmax(
+            scores / np.sqrt(q.shape[1])
+        ),
+    }
+    for message, wrong in candidates.items():
+        if wrong.shape == got.shape and np.allclose(got, wrong, rtol=1e-6, atol=1e-9):
+            return message
+    return (
+        "For each query: a score with every key, divided by √d_k; the softmax of "
+        "those scores; then the weighted sum of the values."
     )
