@@ -7,8 +7,8 @@ What it does to each notebook, in order:
 
 1. rewrites the hidden first cell (the one that installs the package on Colab) from
    ``repository.url`` in ``_config.yml``, so that URL is configured in one place only;
-2. gives every code cell tagged ``solution`` the metadata that folds it in every front
-   end (see ``SOLUTION_METADATA``);
+2. refuses a code cell that calls ``check(``: solutions are folded in the markdown
+   (``<details>``), never in a code cell that Run All would run and show;
 3. executes it with ``SELFATTENTION_PREDRAW=1``, so that each explorer cell stores
    pictures drawn in advance for the HTML book (in a live kernel the same cell shows the
    live explorer instead); widget state is stored, per-cell timing is not
@@ -52,28 +52,11 @@ CLAIM_MARKER = re.compile(r"<!-- claim: (?P<name>[\w-]+) -->")
 #: (no spaces or markup), then the marker.
 MARKER = re.compile(r"(?P<text>[^\s*_()\[\]<>`$|\\]*)<!-- value: (?P<name>[\w-]+) -->")
 
-SOLUTION_TAG = "solution"
-#: Folded in JupyterLab and Notebook 7 (``jupyter``) and on Colab (``cellView: form``
-#: with the ``# @title`` first line shows only the title); the HTML book folds it with
-#: the tag ``hide-cell`` and labels its button with the title
-#: (``mystnb.code_prompt_show``).
-SOLUTION_METADATA = {
-    "jupyter": {"source_hidden": True, "outputs_hidden": True},
-    "cellView": "form",
-}
-
-
-def solution_title(source: str) -> str:
-    """The title of a solution cell, from its first line
-    ``# @title Solution to exercise 1``.
-    """
-    first = source.partition("\n")[0]
-    if not first.startswith("# @title Solution"):
-        raise ValueError(
-            "a solution cell must start with '# @title Solution…' "
-            f"(Colab shows it): {source[:60]!r}"
-        )
-    return first.removeprefix("# @title ").strip()
+#: A solution is a ``<details>`` block in a markdown cell, its code a fenced ``python``
+#: block (README, "Editing a chapter"): no front end runs it or shows it until the
+#: learner opens it, and tests/test_solutions.py runs it. A code cell would run on Run
+#: All and show its answer (and GitHub shows every code cell).
+SOLUTION_IN_CODE = "check("
 
 
 def repository_url() -> str:
@@ -91,22 +74,15 @@ def sync_colab_cell(nb) -> None:
             cell.source = colab_cell_source()
 
 
-def fold_solutions(nb) -> None:
-    """Give every cell tagged ``solution`` the metadata that folds it, and a
-    ``# @title`` line for Colab.
-    """
-    for cell in nb.cells:
-        tags = cell.get("metadata", {}).get("tags", [])
-        if cell.cell_type != "code" or SOLUTION_TAG not in tags:
-            continue
-        title = solution_title(cell.source)
-        cell.metadata.update(nbformat.from_dict(SOLUTION_METADATA))
-        cell.metadata.mystnb = {
-            "code_prompt_show": title,
-            "code_prompt_hide": f"Hide: {title.lower()}",
-        }
-        if "hide-cell" not in tags:
-            cell.metadata.tags = [*tags, "hide-cell"]
+def refuse_solution_cells(nb) -> None:
+    """No code cell may answer an exercise: solutions live folded in the prose."""
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and SOLUTION_IN_CODE in cell.source:
+            raise ValueError(
+                f"code cell {i} calls check(): put a solution's code in a <details> "
+                "block in the markdown (README, 'Editing a chapter'), where no front "
+                "end runs or shows it until the learner opens it"
+            )
 
 
 def glued_values(nb) -> dict[str, str]:
@@ -213,7 +189,7 @@ def palette_pngs(nb) -> None:
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     sync_colab_cell(nb)
-    fold_solutions(nb)
+    refuse_solution_cells(nb)
     start = time.perf_counter()
     client = NotebookClient(
         nb,

@@ -33,6 +33,7 @@ RIGHT = {
     "summary-shapes": (6, 5),
     "summary-row": math.exp(2) / (math.exp(2) + 2),
     "learning-both": 0.55,
+    "learning-one-layer": "animal",
 }
 WRONG = {
     "intuition-hungry": "street",
@@ -58,6 +59,7 @@ WRONG = {
     "summary-shapes": (6, 4),  # d_k instead of d_v
     "summary-row": 1 / 3,  # as if all scores were equal
     "learning-both": 0.95,  # as if "old" were said of animals only
+    "learning-one-layer": "place",
 }
 
 

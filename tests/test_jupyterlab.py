@@ -15,7 +15,8 @@ kernel is idle. Then it checks what the learner sees:
    file, not failed;
 2. no raw MyST (roles, directives, glue, ``:class:``) in any rendered markdown cell;
 3. solutions folded: every ``<details>`` closed, no "Solution..." paragraph outside
-   one, and every code cell with ``metadata.jupyter.source_hidden`` (or the book's
+   one, no output of Run All that shows an answer (``check``'s verdicts), and every
+   code cell with ``metadata.jupyter.source_hidden`` (or the book's
    ``hide-cell``/``hide-input`` tag) shows Lab's collapsed-input placeholder
    instead of its source;
 4. every explorer (a cell whose source has ``Explorer(``) rendered as controls, no
@@ -122,6 +123,8 @@ WIDGET_REPR = re.compile(
     r"^\s*(VBox|HBox|Box|GridBox|Stack|Tab|Accordion|Image|IntSlider|FloatSlider)\("
 )
 HIDE_TAGS = {"hide-cell", "hide-input"}
+#: What check() prints: after Run All, no output may show it
+ANSWER_SHOWN = re.compile(r"✓ Correct|✗ Not yet|The answer is")
 
 # True once the notebook is loaded and its kernel idle; keeps the notebook's panel as
 # window.labTestPanel (the checks below read it even when another panel, the log
@@ -728,7 +731,13 @@ def _problems_in_cells(cells, source_cells) -> list[tuple[int, str]]:
                     problems.append(
                         (i, "an explorer's widget output did not render as controls")
                     )
+            # 3. no answer shown after Run All (solutions live folded in the prose)
+            for out in cell["outputs"]:
+                if ANSWER_SHOWN.search(out["text"]):
+                    problems.append((i, f"an answer shown: {out['text'][:80]!r}"))
             for shown in cell["output_texts"]:
+                if ANSWER_SHOWN.search(shown):
+                    problems.append((i, f"an answer shown: {shown[:80]!r}"))
                 if WIDGET_REPR.match(shown):
                     problems.append(
                         (i, f"a widget shown as text: {shown.splitlines()[0][:80]!r}")

@@ -184,28 +184,44 @@ def test_a_claim_that_does_not_hold_fails_the_run():
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
-def test_solutions_are_folded_in_every_front_end(path):
-    script = load_script()
-    for c in cells(path):
+def test_every_exercise_has_one_folded_solution_and_no_code_cell_answers(path):
+    """Each exercise of the list has its own closed ``<details>`` block, in order,
+    and no code cell calls ``check``: Run All shows no answer, and GitHub, which shows
+    every code cell, shows no solution code."""
+    notebook = cells(path)
+    (exercises,) = [
+        "".join(c["source"]).split("## Exercises", 1)[1]
+        for c in notebook
+        if c["cell_type"] == "markdown" and "## Exercises" in "".join(c["source"])
+    ]
+    count = len(re.findall(r"^\d+\. ", exercises, re.M))
+    assert count >= 2, exercises
+    titles = []
+    for c in notebook:
         source = "".join(c["source"])
-        if c["cell_type"] == "markdown" and "<details>" in source:
+        if c["cell_type"] == "code":
+            assert "check(" not in source, f"a code cell answers an exercise: {source}"
+            assert "solution" not in c["metadata"].get("tags", [])
+        elif "<details>" in source:
             # blank lines around the inner markdown,
             # so CommonMark and MyST both parse it as markdown
-            assert re.search(
-                r"<details>\n<summary>Solution[^<]*</summary>\n\n", source
-            ), source[:200]
-            assert source.count("<details>") == source.count("\n\n</details>"), source[
-                -200:
-            ]
-        if c["cell_type"] == "code" and "solution" in c["metadata"].get("tags", []):
-            meta = c["metadata"]
-            # JupyterLab, Notebook 7
-            assert meta["jupyter"] == script.SOLUTION_METADATA["jupyter"]
-            # Colab shows the # @title line only
-            assert meta["cellView"] == script.SOLUTION_METADATA["cellView"]
-            assert "hide-cell" in meta["tags"]  # the book folds it ...
-            # ... behind "Solution to …"
-            assert meta["mystnb"]["code_prompt_show"] == script.solution_title(source)
+            blocks = re.findall(
+                r"<details>\n<summary>([^<]*)</summary>\n\n.*?\n\n</details>",
+                source,
+                re.S,
+            )
+            assert len(blocks) == source.count("<details>"), source[:300]
+            titles += blocks
+    assert titles == [f"Solution to exercise {i}" for i in range(1, count + 1)]
+
+
+def test_a_solution_in_a_code_cell_is_refused():
+    script = load_script()
+    nb = nbformat.read(CHAPTERS[0], as_version=4)
+    script.refuse_solution_cells(nb)
+    nb.cells.append(nbformat.v4.new_code_cell('check("intuition-hungry", "animal")'))
+    with pytest.raises(ValueError, match="calls check"):
+        script.refuse_solution_cells(nb)
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

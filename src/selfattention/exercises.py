@@ -131,6 +131,25 @@ def _variance_of_dot_products(d_k=256):
     return float(d_k)
 
 
+def _what_one_layer_gets_right(seed=0):
+    """Which kind of answer the one-layer model of ``seed`` gets right on the held-out
+    sentences: "animal" or "place" when it names nearly all of one kind correctly and
+    nearly none of the other (trains the model: a few seconds)."""
+    from . import training
+
+    result = training.train_referent_model(seed=seed, layers=1)
+    right = {"animal": [], "place": []}
+    for example in result.data.held_out:
+        kind = "animal" if example.referent in training.ANIMALS else "place"
+        answer = next(iter(result.predict(example.sentence)))  # the most likely
+        right[kind].append(answer == example.referent)
+    accuracy = {kind: float(np.mean(hits)) for kind, hits in right.items()}
+    for kind, other in [("animal", "place"), ("place", "animal")]:
+        if accuracy[kind] >= 0.9 and accuracy[other] <= 0.1:
+            return kind
+    return "neither"
+
+
 def _referent_scored(sentence):
     ex = examples.worked_example(sentence)
     return ex.tokens[int(np.argmax(ex.scores))]
@@ -317,6 +336,15 @@ EXERCISES: dict[str, Exercise] = {
         tolerance=0.4,  # relative: a trained model comes near 1/2, not to it
         note="Each such sentence is in the data with both answers; "
         "the best is an even split.",
+    ),
+    "learning-one-layer": Exercise(
+        "The one-layer model of seed 0 gets about half of the held-out sentences "
+        "right. "
+        'Which half: those whose answer is an "animal" or a "place"?',
+        _what_one_layer_gets_right,
+        "word",
+        "Count its right answers on the held-out sentences of each kind: "
+        "one[0].predict(example.sentence) for example in one[0].data.held_out.",
     ),
     "model-heads": Exercise(
         "How many attention matrices does all-MiniLM-L6-v2 compute for one sentence?",
