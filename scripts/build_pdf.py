@@ -356,11 +356,16 @@ async (opts) => {
     image.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(source);
   });
   for (const live of Array.from(article.querySelectorAll('.selfattention-live'))) {
+    // drawn again at the width of the printed column (it redraws when its box changes
+    // size): its text is printed at the size the screen shows it
+    live.style.width = `${opts.printWidth}px`;
+    for (let i = 0; i < 3; i++) await new Promise((r) => requestAnimationFrame(r));
     const svgs = Array.from(live.querySelectorAll('svg')).filter(visible);
     const settings = [];
     for (const c of live.querySelectorAll('input[type=text], select')) {
       const label = live.querySelector(`label[for="${c.id}"]`);
-      const value = c.tagName === 'SELECT' ? c.selectedOptions[0].textContent : c.value;
+      const value = c.tagName === 'SELECT' ? c.selectedOptions[0].textContent
+        : `“${c.value}”`;
       settings.push(`${label ? label.textContent.trim() + ' = ' : ''}${value}`);
     }
     for (const set of live.querySelectorAll('fieldset')) {
@@ -746,6 +751,12 @@ def print_page(
         "notebook": source,
         "interactive": interactive_url(config, p.docname, source),
         "interactiveLine": INTERACTIVE_LINE,
+        # explorers computed in the page are drawn again this wide (CSS pixels): the
+        # printed column, less the frame printed around an explorer
+        "printWidth": int(
+            (A4_WIDTH_MM - MARGIN_MM["left"] - MARGIN_MM["right"]) / 25.4 * 96
+        )
+        - 40,
         "solutions": solutions,
         "paths": paths,
         "internal": INTERNAL,

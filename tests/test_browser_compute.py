@@ -322,6 +322,20 @@ def _python_lines(start: int, stop: int) -> list[str]:
     return lines
 
 
+def test_numbers_are_written_as_python_writes_them(lib):
+    rng = np.random.default_rng(0)
+    numbers = [
+        *rng.random(2000),
+        *(k / 8 for k in range(9)),
+        *(k / 200 for k in range(201)),
+    ]
+    numbers += [0.265, 0.275, 0.285, 1 / 3, 1e-9, 0.9999]
+    written = lib.evaluate(
+        "(xs) => xs.map((x) => selfattention.draw.fixed(x))", numbers
+    )
+    assert written == [f"{x:.2f}" for x in numbers]
+
+
 def test_every_code_point_is_read_as_python_reads_it(lib):
     js = lib.evaluate(EVERY_CODE_POINT, [AROUND, BLOCK])
     differences = []
@@ -506,6 +520,11 @@ def test_typing_a_sentence_redraws_the_explorer_with_the_python_row(built):
     assert "🙂" in shown["message"]  # left out, and said so
     select.select_option(label="1: cat")
     _shows(page, sentence, "cat", 0)
+    # a uniform row of 8: every weight is 0.125 exactly, which Python writes 0.12
+    sentence = "the dog and the cat were too tired"
+    text.fill(sentence)
+    select.select_option(label="1: dog")
+    assert set(_shows(page, sentence, "dog", 0)["values"]) == {"0.12"}
     # what the Python refuses: its message, and the picture stays
     picture = page.evaluate(SHOWN)["picture"]
     for bad in ["", "?!… 🙂", " ".join(["dog"] * 17), "a" * 31]:

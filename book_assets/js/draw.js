@@ -74,14 +74,23 @@
     return svg;
   }
 
+  // text at (x, y), black unless said otherwise; anchor: start, middle or end
+  const text = (svg, x, y, string, anchor = "start", attributes = {}) =>
+    node(svg, "text", { x, y, "text-anchor": anchor, fill: "black", ...attributes }, string);
+  // text read from bottom to top, centred on (x, y): an axis label
+  const upward = (svg, x, y, string, attributes = {}) => text(svg, x, y, string, "middle",
+    { "dominant-baseline": "central", transform: `rotate(-90 ${x} ${y})`, ...attributes });
+  const title = (svg, x, string) =>
+    text(svg, x, TITLE + 2, string, "middle", { "font-size": TITLE });
+  const line = (svg, x1, y1, x2, y2, width = 1) =>
+    node(svg, "line", { x1, y1, x2, y2, stroke: "black", "stroke-width": width });
+
   function slanted(svg, labels, x0, cell, y) {
     // labels under columns, slanted 45° and ending under their column (slanted_xticks)
     labels.forEach((label, j) => {
       const x = x0 + (j + 0.5) * cell;
-      node(svg, "text", {
-        x, y, "text-anchor": "end", "dominant-baseline": "hanging",
-        transform: `rotate(-45 ${x} ${y})`, fill: "black", class: "sa-label",
-      }, label);
+      text(svg, x, y, label, "end", { "dominant-baseline": "hanging",
+        transform: `rotate(-45 ${x} ${y})`, class: "sa-label" });
     });
   }
 
@@ -89,18 +98,21 @@
     Math.max(0, ...labels.map((l) => textWidth(l))) * Math.SQRT1_2 + FONT + 4;
 
   function columns(width, count, rowLabels, opts = {}) {
-    // Where the columns go: room on the left for an axis label and the row labels, on the
-    // right for a colour bar; cells at least opts.minCell (20 px) wide (the picture grows past
-    // `width` rather than shrink its text).
-    const left = 26 + Math.max(textWidth("0.5"), ...(rowLabels || []).map((l) => textWidth(l))) + 8;
+    // Where the columns go: room on the left for an axis label and the row labels, on
+    // the right for a colour bar; cells from opts.minCell (20 px) to opts.maxCell (56 px)
+    // wide: the picture grows past `width` rather than shrink its text.
+    const labels = (rowLabels || []).map((l) => textWidth(l));
+    const left = 26 + Math.max(textWidth("0.5"), ...labels) + 8;
     const right = opts.right !== undefined ? opts.right : 26 + 8 + textWidth("1.0") + 22;
-    const cell = Math.max(opts.minCell || 20, (width - left - right) / count);
+    const fit = (width - left - right) / count;
+    const cell = Math.max(opts.minCell || 20, Math.min(opts.maxCell || 56, fit));
     return { left, right, cell, width: Math.ceil(left + count * cell + right) };
   }
 
   function heatmap(el, matrix, rowLabels, colLabels, opts = {}) {
     // matrix (n, m): rows are queries (who looks), columns keys (who is looked at); a
     // colour bar from vmin to vmax; opts.highlightRow outlined in the query colour.
+    // Returns the layout ({left, right, cell, width}), for bars under the columns.
     const n = matrix.length, m = matrix[0].length;
     const vmin = opts.vmin ?? 0, vmax = opts.vmax ?? 1;
     const rows = shortLabels(rowLabels), cols = colLabels && shortLabels(colLabels);
@@ -109,12 +121,10 @@
     const cellHeight = Math.min(Math.max(cell, 16), 30);
     const top = opts.title ? TITLE + 12 : 8;
     const bottom = (cols ? slantedHeight(cols) : 4) + (opts.xlabel ? FONT + 8 : 0);
-    const height = Math.ceil(top + n * cellHeight + bottom);
-    const svg = picture(el, layout.width, height, opts.label || opts.title || "heatmap");
-    if (opts.title) {
-      node(svg, "text", { x: left + (m * cell) / 2, y: TITLE + 2, "text-anchor": "middle",
-        "font-size": TITLE, fill: "black" }, opts.title);
-    }
+    const width = m * cell, height = n * cellHeight; // of the matrix
+    const svg = picture(el, layout.width, Math.ceil(top + height + bottom),
+      opts.label || opts.title || "heatmap");
+    if (opts.title) title(svg, left + width / 2, opts.title);
     const annotate = opts.annotate ?? Math.max(n, m) <= 8;
     matrix.forEach((row, i) => row.forEach((value, j) => {
       const { fill, ink } = colorOf(value, vmin, vmax);
@@ -122,34 +132,30 @@
       // a hair wider than the cell: no seams between cells
       node(svg, "rect", { x, y, width: cell + 0.5, height: cellHeight + 0.5, fill });
       if (annotate) {
-        node(svg, "text", { x: x + cell / 2, y: y + cellHeight / 2, "text-anchor": "middle",
-          "dominant-baseline": "central", fill: ink, class: "sa-value" }, fixed(value));
+        text(svg, x + cell / 2, y + cellHeight / 2, fixed(value), "middle",
+          { "dominant-baseline": "central", fill: ink, class: "sa-value" });
       }
     }));
-    node(svg, "rect", { x: left, y: top, width: m * cell, height: n * cellHeight,
-      fill: "none", stroke: "black", "stroke-width": 0.8 });
-    rows.forEach((label, i) => node(svg, "text", { x: left - 6, y: top + (i + 0.5) * cellHeight,
-      "text-anchor": "end", "dominant-baseline": "central", fill: "black", class: "sa-label" }, label));
+    node(svg, "rect", { x: left, y: top, width, height, fill: "none", stroke: "black",
+      "stroke-width": 0.8 });
+    rows.forEach((label, i) => text(svg, left - 6, top + (i + 0.5) * cellHeight, label, "end",
+      { "dominant-baseline": "central", class: "sa-label" }));
     if (opts.ylabel !== null) {
-      const y = top + (n * cellHeight) / 2;
-      node(svg, "text", { x: 12, y, "text-anchor": "middle", "dominant-baseline": "central",
-        transform: `rotate(-90 12 ${y})`, fill: "black" }, opts.ylabel || "query: the token looking");
+      upward(svg, 12, top + height / 2, opts.ylabel || "query: the token looking");
     }
-    if (cols) slanted(svg, cols, left, cell, top + n * cellHeight + 4);
-    if (opts.xlabel) {
-      node(svg, "text", { x: left + (m * cell) / 2, y: height - 4, "text-anchor": "middle",
-        fill: "black" }, opts.xlabel);
-    }
+    if (cols) slanted(svg, cols, left, cell, top + height + 4);
+    if (opts.xlabel) text(svg, left + width / 2, top + height + bottom - 4, opts.xlabel, "middle");
     const row = opts.highlightRow;
     if (row !== undefined && row !== null) {
-      node(svg, "rect", { x: left, y: top + row * cellHeight, width: m * cell, height: cellHeight,
+      node(svg, "rect", { x: left, y: top + row * cellHeight, width, height: cellHeight,
         fill: "none", stroke: style().query, "stroke-width": 2.5 });
     }
-    if (layout.right >= 40) colorbar(svg, left + m * cell + 10, top, n * cellHeight, vmin, vmax, opts);
+    if (layout.right >= 40) colorbar(svg, left + width + 10, top, height, vmin, vmax, opts);
     return layout;
   }
 
   function colorbar(svg, x, top, height, vmin, vmax, opts) {
+    // the colour map from vmin (bottom) to vmax (top), six ticks, a label
     const id = `sa-gradient-${svg.parentNode.dataset.saPicture}`;
     const gradient = node(node(svg, "defs"), "linearGradient", { id, x1: 0, y1: 1, x2: 0, y2: 0 });
     style().colors.forEach((color, i) => {
@@ -159,22 +165,20 @@
       "stroke-width": 0.8 });
     for (let k = 0; k <= 5; k++) {
       const value = vmin + ((vmax - vmin) * k) / 5, y = top + height * (1 - k / 5);
-      node(svg, "line", { x1: x + 14, x2: x + 18, y1: y, y2: y, stroke: "black" });
-      node(svg, "text", { x: x + 20, y, "dominant-baseline": "central", fill: "black" },
-        value.toFixed(1));
+      line(svg, x + 14, y, x + 18, y);
+      text(svg, x + 20, y, value.toFixed(1), "start", { "dominant-baseline": "central" });
     }
-    const lx = x + 20 + textWidth("1.0") + 12, ly = top + height / 2;
-    node(svg, "text", { x: lx, y: ly, "text-anchor": "middle", "dominant-baseline": "central",
-      transform: `rotate(-90 ${lx} ${ly})`, fill: "black" }, opts.colorbarLabel || "weight");
+    upward(svg, x + 20 + textWidth("1.0") + 12, top + height / 2, opts.colorbarLabel || "weight");
   }
 
   function bars(el, values, labels, opts = {}) {
     // One row as bars, one per key, with its number on each bar; opts.highlight's bar red,
     // hatched and outlined. values null: the axes, the labels and opts.message instead.
+    // opts.layout: the heatmap's, to put each bar under its column.
     const m = labels.length;
     const cols = shortLabels(labels);
-    const layout = opts.layout || columns(opts.width || el.clientWidth || 640, m, null,
-      { ...opts, right: opts.right ?? 8 });
+    const layout = opts.layout
+      || columns(opts.width || el.clientWidth || 640, m, null, { ...opts, right: opts.right ?? 8 });
     const { left, cell } = layout;
     const [low, high] = opts.ylim || [0, 1];
     const numberWidth = textWidth("0.00");
@@ -182,51 +186,41 @@
     const top = (opts.title ? TITLE + 12 : 8) + (upright ? FONT + 4 : numberWidth + 6);
     const plot = opts.plotHeight || 110; // from low to high
     const bottom = slantedHeight(cols) + (opts.xlabel === null ? 0 : FONT + 10);
-    const height = Math.ceil(top + plot + bottom);
+    const width = m * cell, height = Math.ceil(top + plot + bottom);
     const svg = picture(el, layout.width, height, opts.label || opts.title || "bars");
     const y = (v) => top + plot * (1 - (Math.min(Math.max(v, low), high) - low) / (high - low));
-    if (opts.title) {
-      node(svg, "text", { x: left + (m * cell) / 2, y: TITLE + 2, "text-anchor": "middle",
-        "font-size": TITLE, fill: "black" }, opts.title);
-    }
+    const base = y(Math.max(low, 0));
+    if (opts.title) title(svg, left + width / 2, opts.title);
     for (const tick of [low, (low + high) / 2, high]) {
-      node(svg, "line", { x1: left - 4, x2: left, y1: y(tick), y2: y(tick), stroke: "black" });
-      node(svg, "text", { x: left - 6, y: y(tick), "text-anchor": "end",
-        "dominant-baseline": "central", fill: "black" }, String(tick));
+      line(svg, left - 4, y(tick), left, y(tick));
+      text(svg, left - 6, y(tick), String(tick), "end", { "dominant-baseline": "central" });
     }
-    const yl = top + plot / 2;
-    node(svg, "text", { x: 12, y: yl, "text-anchor": "middle", "dominant-baseline": "central",
-      transform: `rotate(-90 12 ${yl})`, fill: "black" }, opts.ylabel || "weight");
+    upward(svg, 12, top + plot / 2, opts.ylabel || "weight");
     const hatch = `sa-hatch-${el.dataset.saPicture}`;
     const pattern = node(node(svg, "defs"), "pattern", { id: hatch, width: 6, height: 6,
       patternUnits: "userSpaceOnUse" });
     node(pattern, "path", { d: HATCH, stroke: "black", "stroke-width": 1 });
     (values || []).forEach((value, j) => {
-      const x = left + j * cell + cell * 0.1, w = cell * 0.8;
-      const y0 = y(Math.max(low, 0)), y1 = y(value);
-      const box = { x, y: Math.min(y0, y1), width: w, height: Math.abs(y0 - y1) };
+      const x = left + (j + 0.1) * cell, w = 0.8 * cell, end = y(value);
+      const box = { x, y: Math.min(base, end), width: w, height: Math.abs(base - end) };
       const marked = j === opts.highlight;
       node(svg, "rect", { ...box, fill: marked ? style().query : style().key });
       if (marked) {
         node(svg, "rect", { ...box, fill: `url(#${hatch})`, stroke: "black", "stroke-width": 1.2 });
       }
-      const cx = x + w / 2, at = Math.min(y0, y1) - 3;
-      node(svg, "text", upright
-        ? { x: cx, y: at, "text-anchor": "middle", fill: "black", class: "sa-value" }
-        : { x: cx, y: at, "dominant-baseline": "central", fill: "black", class: "sa-value",
-            transform: `rotate(-90 ${cx} ${at})` }, fixed(value));
+      const cx = x + w / 2, above = Math.min(base, end) - 3;
+      if (upright) text(svg, cx, above, fixed(value), "middle", { class: "sa-value" });
+      else upward(svg, cx, above - numberWidth / 2, fixed(value), { class: "sa-value" });
     });
-    node(svg, "line", { x1: left, x2: left + m * cell, y1: y(Math.max(low, 0)), y2: y(Math.max(low, 0)),
-      stroke: "black", "stroke-width": 0.8 });
-    node(svg, "line", { x1: left, x2: left, y1: top, y2: top + plot, stroke: "black", "stroke-width": 0.8 });
+    line(svg, left, base, left + width, base, 0.8);
+    line(svg, left, top, left, top + plot, 0.8);
     if (!values && opts.message) {
-      node(svg, "text", { x: left + (m * cell) / 2, y: top + plot / 2, "text-anchor": "middle",
-        fill: "black" }, opts.message);
+      text(svg, left + width / 2, top + plot / 2, opts.message, "middle");
     }
     slanted(svg, cols, left, cell, top + plot + 4);
     if (opts.xlabel !== null) {
-      node(svg, "text", { x: left + (m * cell) / 2, y: height - 4, "text-anchor": "middle",
-        fill: "black" }, opts.xlabel || "key: the token being looked at");
+      const xlabel = opts.xlabel || "key: the token being looked at";
+      text(svg, left + width / 2, height - 4, xlabel, "middle");
     }
     return layout;
   }

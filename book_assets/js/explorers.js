@@ -50,7 +50,9 @@
       element(option, "span", {}, label);
       return radio;
     });
-    const message = element(root, "p", { class: "sa-message", id: `${id}-message`, role: "status" });
+    const message = element(root, "p", {
+      class: "sa-message", id: `${id}-message`, role: "status",
+    });
     const picture = element(root, "div", { class: "sa-picture" });
     const heatmapBox = element(picture, "div", { class: "sa-heatmap" });
     const barsBox = element(picture, "div", { class: "sa-bars" });
@@ -95,7 +97,8 @@
       const unknown = result.tokens.filter((t, k) => !known[k]);
       if (unknown.length) {
         const listing = unknown.slice(0, 6).join(", ") + (unknown.length > 6 ? "…" : "");
-        notes.push(`Not in the hand-built vocabulary, so given fixed pseudo-random vectors: ${listing}`);
+        notes.push("Not in the hand-built vocabulary, so given fixed pseudo-random "
+          + `vectors: ${listing}`);
       }
       message.textContent = notes.join(". ");
       message.className = "sa-message";
@@ -148,7 +151,7 @@
 
     input.value = root.dataset.sentence || data.sentence;
     radios[state.layer].checked = true;
-    if (!compute()) throw new Error(`the explorer's sentence does not work: ${message.textContent}`);
+    if (!compute()) throw new Error(`the explorer's sentence fails: ${message.textContent}`);
     draw();
   }
 

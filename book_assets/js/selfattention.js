@@ -101,7 +101,8 @@
     const long = tokens.find((t) => Array.from(t).length > d.maxWordLength); // code points
     if (long) {
       const start = Array.from(long).slice(0, d.longWordShown).join("");
-      throw new SentenceError(fill(d.messages["long word"], { start, limit: d.maxWordLength }));
+      const values = { start, limit: d.maxWordLength };
+      throw new SentenceError(fill(d.messages["long word"], values));
     }
     return tokens;
   }
@@ -111,7 +112,8 @@
     // punctuation (emoji, symbols), so that an explorer can say it dropped them.
     const text = asPythonSees(sentence).normalize("NFKC");
     const kept = new Set(Array.from((text.match(WORD) || []).join("")));
-    const dropped = Array.from(text).filter((c) => !kept.has(c) && !/[\s\p{P}\p{Mn}\p{Cf}]/u.test(c));
+    const ignored = /[\s\p{P}\p{Mn}\p{Cf}]/u; // spaces, punctuation, marks, format
+    const dropped = Array.from(text).filter((c) => !kept.has(c) && !ignored.test(c));
     return [...new Set(dropped)];
   }
 
@@ -149,7 +151,9 @@
   function embed(tokens) {
     // the tokens' hand-built vectors (or unknownWordVector) -> x (n, d_model)
     const vocabulary = data().vocabulary;
-    return tokens.map((t) => (Object.hasOwn(vocabulary, t) ? vocabulary[t] : unknownWordVector(t)));
+    return tokens.map((t) =>
+      Object.hasOwn(vocabulary, t) ? vocabulary[t] : unknownWordVector(t)
+    );
   }
 
   function handBuilt(sentence) {
@@ -159,7 +163,8 @@
     let x = embed(tokens); // (n, d_model)
     const weights = [];
     for (const layer of data().layers) {
-      const [gathered, w] = selfAttention(x, layer.w_q, layer.w_k, layer.w_v); // (n, d_model), (n, n)
+      // gathered (n, d_model), w (n, n)
+      const [gathered, w] = selfAttention(x, layer.w_q, layer.w_k, layer.w_v);
       x = add(x, gathered); // residual: keep what the token was, add what it gathered
       weights.push(w);
     }
