@@ -447,6 +447,19 @@ def test_the_built_chapter_computes_as_the_python_does(built):
     assert other.evaluate("typeof window.selfattention") == "undefined"
 
 
+def test_the_chapter_opened_from_disk_computes_too(browser, book):  # noqa: F811
+    # file://: no server; plain scripts (no modules, no fetch) still run
+    folder = ROOT / "_build" / "html"
+    page = open_built(browser, folder.as_uri() + "/")
+    try:
+        assert page.locator(".sa-explorer svg").count() == 2
+        problems, _ = compare(page, HARD[:6])
+        assert not problems, "\n".join(problems)
+        assert page.errors == []
+    finally:
+        page.context.close()
+
+
 #: What the explorer shows: the heatmap's row labels, the numbers on the bars, the query
 #: token, the layer chosen, the message.
 SHOWN = """() => {
