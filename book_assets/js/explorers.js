@@ -1,6 +1,7 @@
 // Explorers computed in the page, for the HTML book (no kernel there). A chapter's markdown
 // holds the mount point, which no other front end shows:
 //   <div class="selfattention-live" data-explorer="hand-built"></div>
+// (optional: data-sentence, data-query the word whose row to show, data-layer from 1).
 // JupyterLab and Colab run the chapter's Python explorer instead (widgets.py); this one
 // works like it: the same controls, messages and picture (selfattention.draw).
 // Typed text is data: it reaches the page through textContent and attributes only.
