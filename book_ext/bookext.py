@@ -116,7 +116,40 @@ def _fix_accessible_names(app, exception):
             logger.warning(f"bookext: the markup of {what} was not found in any page")
 
 
+#: The scripts of the explorers computed in the page (book_assets/js, served from
+#: _static/js), in the order they load; the first is written by the build.
+LIVE_SCRIPTS = [
+    "js/selfattention-data.js",
+    "js/selfattention.js",
+    "js/draw.js",
+    "js/explorers.js",
+]
+#: The mark of a page that holds such an explorer (a raw HTML element in a markdown
+#: cell, ``<div class="selfattention-live" data-explorer="hand-built"></div>``).
+LIVE_MARK = 'class="selfattention-live"'
+
+
+def _write_live_data(app):
+    """Write the data the in-page explorers compute with (the vocabulary, hand-built
+    matrices, limits and colours, exported by ``selfattention.browser``) into the built
+    book's ``_static/js``: made from the package at every build, never typed twice."""
+    if app.builder.format != "html":
+        return
+    from selfattention import browser
+
+    browser.write_data_js(Path(app.outdir) / "_static" / LIVE_SCRIPTS[0])
+
+
+def _add_live_scripts(app, pagename, templatename, context, doctree):
+    """Load the in-page explorers' scripts on the pages that have such an explorer."""
+    if LIVE_MARK in (context.get("body") or ""):
+        for script in LIVE_SCRIPTS:
+            app.add_js_file(script, loading_method="defer")
+
+
 def setup(app):
+    app.connect("builder-inited", _write_live_data)
+    app.connect("html-page-context", _add_live_scripts)
     app.connect("html-page-context", _drop_duplicate_scripts, priority=900)
     app.connect("build-finished", _trim_the_build)
     app.connect("build-finished", _fix_accessible_names)

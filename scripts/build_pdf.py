@@ -331,6 +331,62 @@ async (opts) => {
     area.replaceWith(figure);
     report.explorers += 1;
   }
+  // Explorers computed in the page (book_assets/js/explorers.js): their SVG pictures,
+  // drawn for the book's sentence, as PNG images at three times the screen's pixels;
+  // their settings from the controls' labels and values.
+  const toPNG = (svg) => new Promise((resolve, reject) => {
+    const width = svg.width.baseVal.value, height = svg.height.baseVal.value;
+    const source = new XMLSerializer().serializeToString(svg);
+    const image = new Image();
+    image.onload = () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 3 * width;
+      canvas.height = 3 * height;
+      const context = canvas.getContext('2d');
+      context.scale(3, 3);
+      context.drawImage(image, 0, 0, width, height);
+      const png = new Image();
+      png.src = canvas.toDataURL('image/png');
+      png.alt = svg.getAttribute('aria-label') || '';
+      png.style.width = `${width}px`;
+      png.onload = () => resolve(png);
+      png.onerror = reject;
+    };
+    image.onerror = reject;
+    image.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(source);
+  });
+  for (const live of Array.from(article.querySelectorAll('.selfattention-live'))) {
+    // drawn again at the width of the printed column (it redraws when its box changes
+    // size): its text is printed at the size the screen shows it
+    live.style.width = `${opts.printWidth}px`;
+    for (let i = 0; i < 3; i++) await new Promise((r) => requestAnimationFrame(r));
+    const svgs = Array.from(live.querySelectorAll('svg')).filter(visible);
+    const settings = [];
+    for (const c of live.querySelectorAll('input[type=text], select')) {
+      const label = live.querySelector(`label[for="${c.id}"]`);
+      const value = c.tagName === 'SELECT' ? c.selectedOptions[0].textContent
+        : `“${c.value}”`;
+      settings.push(`${label ? label.textContent.trim() + ' = ' : ''}${value}`);
+    }
+    for (const set of live.querySelectorAll('fieldset')) {
+      const checked = set.querySelector('input:checked');
+      const legend = set.querySelector('legend');
+      if (!checked) continue;
+      const value = checked.closest('label').textContent.trim();
+      settings.push(`${legend ? legend.textContent.trim() + ' = ' : ''}${value}`);
+    }
+    const figure = document.createElement('figure');
+    figure.className = 'pdf-explorer';
+    for (const svg of svgs) figure.append(await toPNG(svg));
+    const caption = document.createElement('figcaption');
+    const shown = settings.length ? `Shown with ${esc(settings.join('; '))}. ` : '';
+    const where = esc(opts.interactive);
+    caption.innerHTML = `${shown}${opts.interactiveLine} `
+      + `<code>${esc(opts.notebook)}</code>: <a href="${where}">${where}</a>`;
+    figure.append(caption);
+    live.replaceWith(figure);
+    report.explorers += 1;
+  }
 
   // Short code stays on the page of the picture it draws.
   for (const cell of article.querySelectorAll('.cell')) {
@@ -695,6 +751,12 @@ def print_page(
         "notebook": source,
         "interactive": interactive_url(config, p.docname, source),
         "interactiveLine": INTERACTIVE_LINE,
+        # explorers computed in the page are drawn again this wide (CSS pixels): the
+        # printed column, less the frame printed around an explorer
+        "printWidth": int(
+            (A4_WIDTH_MM - MARGIN_MM["left"] - MARGIN_MM["right"]) / 25.4 * 96
+        )
+        - 40,
         "solutions": solutions,
         "paths": paths,
         "internal": INTERNAL,

@@ -13,7 +13,9 @@ What it does to each notebook, in order:
    pictures drawn in advance for the HTML book (in a live kernel the same cell shows the
    live explorer instead); widget state is stored, per-cell timing is not
    (``record_timing=False``);
-4. stores its PNG outputs as 256-colour palette PNGs (about half the size);
+4. stores its PNG outputs as 256-colour palette PNGs (about half the size), and no
+   widget state when only cells the book removes display widgets (an explorer tagged
+   ``remove-cell``, which the book replaces with one computed in the page);
 5. writes every value the code glued (``selfattention.book.glue``) into the prose, in
    front of its marker: ``0.70<!-- value: it_top_weight -->``. A marker whose name the
    code never glued is an error;
@@ -186,6 +188,25 @@ def palette_pngs(nb) -> None:
             data["image/png"] = base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def drop_unshown_widgets(nb) -> None:
+    """Store no widget state when no cell the book shows displays a widget (an explorer
+    tagged ``remove-cell``, which the book replaces with one computed in the page): the
+    book would embed it in the page, and load the widget scripts, for nothing. A
+    notebook whose shown cells display widgets keeps all of it."""
+    shown = any(
+        WIDGET_VIEW in output.get("data", {})
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        and "remove-cell" not in cell.get("metadata", {}).get("tags", [])
+        for output in cell.get("outputs", [])
+    )
+    if not shown:
+        nb.metadata.pop("widgets", None)
+
+
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     sync_colab_cell(nb)
@@ -203,6 +224,7 @@ def execute(path: Path) -> float:
     write_values(nb, glued_values(nb))
     check_claims(nb)
     palette_pngs(nb)
+    drop_unshown_widgets(nb)
     nbformat.write(nb, path)
     return time.perf_counter() - start
 

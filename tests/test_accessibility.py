@@ -9,9 +9,10 @@ in ``tests/test_browser.py``; they skip without Playwright, Chromium or axe-core
    AA and its best practices). axe-core is the npm package ``axe-core``, installed into
    ``node_modules/`` (``npm install --no-save axe-core@4.14.1``, as ``.ci/run`` does).
 2. The keyboard alone: in every chapter with explorers, Tab reaches each control
-   (slider, dropdown, toggle button) from the start of its explorer; each has an
-   accessible name (and a pressed state, for toggle buttons); arrow keys, Space and
-   Enter change the picture, and the opposite key brings it back.
+   (slider, dropdown, toggle button; the text box and radio buttons of an explorer
+   computed in the page) from the start of its explorer; each has an accessible name
+   (and a pressed state, for toggle buttons); arrow keys, Space, Enter and typing
+   change the picture, and the opposite key brings it back.
 3. Dark mode, switched on with the theme's own button: every picture is opaque, or
    lies on an opaque picture (an explorer's transparent top layer on its background),
    so no figure is drawn on the dark page.
@@ -220,26 +221,35 @@ EXPLORER_PAGES = [
     "chapters/13_learning",
 ]
 
-# Marks the explorers (outputs with a picture and controls) and their controls; returns
-# [[{kind, id}, ...] per explorer].
+# Marks the explorers (outputs with a picture and controls, and the explorers computed
+# in the page) and their controls; returns [[{kind, id}, ...] per explorer]. A group of
+# radio buttons is one control (Tab reaches its checked button; arrows choose).
 MARK_CONTROLS = """() => {
-    const outputs = Array.from(document.querySelectorAll('main .cell_output'))
-        .filter(o => o.querySelector('.jupyter-widgets img') && o.querySelector(
-            '[role=slider], select, .widget-toggle-button'));
+    const outputs = Array.from(document.querySelectorAll(
+            'main .cell_output, main .sa-explorer'))
+        .filter(o => o.matches('.sa-explorer') || (
+            o.querySelector('.jupyter-widgets img') && o.querySelector(
+                '[role=slider], select, .widget-toggle-button')));
     return outputs.map((o, i) => {
         o.setAttribute('data-a11y-explorer', i);
         const controls = Array.from(o.querySelectorAll(
-            '[role=slider], select, button.widget-toggle-button'));
+            '[role=slider], select, button.widget-toggle-button, input[type=text], '
+            + 'input[type=radio]:checked'));
         return controls.map((c, j) => {
             c.setAttribute('data-a11y-control', `${i}-${j}`);
             const kind = c.matches('[role=slider]') ? 'slider'
-                : c.matches('select') ? 'select' : 'toggle';
+                : c.matches('select') ? 'select'
+                : c.matches('input[type=text]') ? 'text'
+                : c.matches('input[type=radio]') ? 'radio' : 'toggle';
             return {kind: kind, id: `${i}-${j}`};
         });
     });
 }"""
+# The picture an explorer shows: its visible <img>, or the SVG drawn in the page.
 PICTURE = """(i) => {
     const o = document.querySelector(`[data-a11y-explorer="${i}"]`);
+    const drawn = o.querySelector('.sa-picture');
+    if (drawn) return drawn.innerHTML;
     const img = Array.from(o.querySelectorAll('img:not([role="presentation"])'))
         .find(im => im.offsetParent !== null);
     return img ? img.src : null;
@@ -332,6 +342,22 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
                     problems.append(f"{where} ({label}): the value text did not change")
                 page.keyboard.press(back)
                 _wait_picture(page, i, back_to=before)
+            elif control["kind"] == "text":  # a word more, and then not
+                page.keyboard.press("End")
+                page.keyboard.type(" dog")
+                _wait_picture(page, i, changed_from=before)
+                for _ in " dog":
+                    page.keyboard.press("Backspace")
+                _wait_picture(page, i, back_to=before)
+            elif control["kind"] == "radio":  # the next button of the group, and back
+                page.keyboard.press("ArrowRight")
+                _wait_picture(page, i, changed_from=before)
+                if focused.is_checked():
+                    problems.append(f"{where} ({label}): the arrow key chose nothing")
+                page.keyboard.press("ArrowLeft")
+                _wait_picture(page, i, back_to=before)
+                if not focused.is_checked():
+                    problems.append(f"{where} ({label}): not chosen again")
             elif control["kind"] == "select":
                 count = focused.locator("option").count()
                 index = focused.evaluate("s => s.selectedIndex")

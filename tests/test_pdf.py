@@ -132,8 +132,14 @@ def _code_lines(nb: dict) -> list[str]:
 
 
 def _expected_pictures(nb: dict) -> tuple[int, int]:
-    """(figures, explorers): PNG outputs, explorer cells (``widgets.XExplorer()``)."""
-    figures = explorers = 0
+    """(figures, explorers): PNG outputs, explorer cells (``widgets.XExplorer()``) and
+    explorers computed in the page (their mount point in a markdown cell)."""
+    figures = 0
+    explorers = sum(
+        "".join(cell["source"]).count('class="selfattention-live"')
+        for cell in nb["cells"]
+        if cell["cell_type"] == "markdown"
+    )
     for cell, tags in _shown_cells(nb):
         if "remove-output" in tags:
             continue
