@@ -144,8 +144,8 @@ def _run(page, sentences):
                 const bytes = new Uint8Array(flat.buffer);
                 for (let i = 0; i < bytes.length; i += 8192)
                     text += String.fromCharCode(...bytes.subarray(i, i + 8192));
-                out.push({tokens: r.tokens, nested, layers: a.length,
-                          heads: a[0].length, data: btoa(text)});
+                const shape = [a.length, a[0].length, n, a[0][0][0].length];
+                out.push({tokens: r.tokens, nested, shape, data: btoa(text)});
             }
             return out;
         }""",
@@ -153,10 +153,9 @@ def _run(page, sentences):
     )
     for r in results:
         if "data" in r:
-            n = len(r["tokens"])
             flat = np.frombuffer(base64.b64decode(r.pop("data")), dtype=np.float32)
             # (layers · heads · n · n) -> (layers, heads, n, n)
-            r["attentions"] = flat.reshape(r["layers"], r["heads"], n, n)
+            r["attentions"] = flat.reshape(r["shape"])
     return results
 
 

@@ -55,7 +55,7 @@ SHIPPED = "fp16"
 TOLERANCE = 0.02
 #: Bumped whenever the graph or the files written change: the book build then
 #: writes them again.
-FORMAT = 1
+FORMAT = 2
 GRAPH = "minilm.onnx"
 MANIFEST = "minilm.json"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
@@ -129,6 +129,8 @@ def export_onnx(path, *, precision: str = SHIPPED) -> Path:
         # legacy one; tracing notes that shapes become constants (they do not: n is
         # a dynamic axis, and the parity checks cover n = 1 ... 32)
         warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX")
+        # ... which calls functions of its own that are deprecated
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="torch")
         warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
         warnings.filterwarnings("ignore", message="Exporting aten::index operator")
         torch.onnx.export(
@@ -145,6 +147,10 @@ def export_onnx(path, *, precision: str = SHIPPED) -> Path:
             },
         )
     graph = onnx.load(str(path))
+    # the output's shape, as the tracer could not name it: (batch, layers, heads, n, n)
+    dims = graph.graph.output[0].type.tensor_type.shape.dim
+    dims[1].dim_value = model.config.num_hidden_layers
+    dims[2].dim_value = model.config.num_attention_heads
     if precision != "fp32":
         _store_weights(graph, precision)
     onnx.checker.check_model(graph)
