@@ -20,7 +20,7 @@
 
   var configPromise = null; // minilm.json
   var loads = {}; // "tokenizer", "session": each loaded once (a failed load is tried again by the next call)
-  var loaded = 0; // bytes, of cfg.download_bytes
+  var loaded = { tokenizer: 0, session: 0 }; // bytes so far, of cfg.download_bytes in all
   var listeners = []; // the onProgress of every call made while loading
   var queue = Promise.resolve(); // the runs of the session, one after the other
 
@@ -54,19 +54,23 @@
     return configPromise;
   }
 
-  function progress(cfg, delta) {
-    loaded = Math.min(cfg.download_bytes, loaded + delta);
-    listeners.forEach(function (report) {
-      try {
-        report({ loaded: loaded, total: cfg.download_bytes });
-      } catch (err) {
-        console.error(err);
-      }
-    });
+  // count(delta) for one of the loads: tells every listener the bytes loaded so far
+  function counter(cfg, what) {
+    return function count(delta) {
+      loaded[what] += delta;
+      var sum = Math.min(cfg.download_bytes, loaded.tokenizer + loaded.session);
+      listeners.forEach(function (report) {
+        try {
+          report({ loaded: sum, total: cfg.download_bytes });
+        } catch (err) {
+          console.error(err);
+        }
+      });
+    };
   }
 
-  // A file's bytes, counted into the progress as they arrive.
-  async function bytes(cfg, name) {
+  // A file's bytes, counted as they arrive.
+  async function bytes(name, count) {
     var response = await get(name);
     var reader = response.body.getReader();
     var pieces = [];
@@ -76,7 +80,7 @@
       if (piece.done) break;
       pieces.push(piece.value);
       length += piece.value.length;
-      progress(cfg, piece.value.length);
+      count(piece.value.length);
     }
     var all = new Uint8Array(length);
     var offset = 0;
@@ -87,33 +91,34 @@
     return all;
   }
 
-  async function json(cfg, name) {
-    return JSON.parse(new TextDecoder().decode(await bytes(cfg, name)));
+  async function json(name, count) {
+    return JSON.parse(new TextDecoder().decode(await bytes(name, count)));
   }
 
-  async function module(cfg, name) {
+  // A JavaScript module, counted when it has arrived (its size from minilm.json).
+  async function module(name, count, cfg) {
     var m = await import(BASE + name);
-    progress(cfg, cfg.files[name]);
+    count(cfg.files[name]);
     return m;
   }
 
   var LOADERS = {
     // @huggingface/tokenizers reading the model's own tokenizer files (half a megabyte)
-    tokenizer: async function (cfg) {
+    tokenizer: async function (cfg, count) {
       var parts = await Promise.all([
-        module(cfg, "tokenizers.min.mjs"),
-        json(cfg, cfg.tokenizer[0]),
-        json(cfg, cfg.tokenizer[1]),
+        module("tokenizers.min.mjs", count, cfg),
+        json(cfg.tokenizer[0], count),
+        json(cfg.tokenizer[1], count),
       ]);
       return new parts[0].Tokenizer(parts[1], parts[2]);
     },
     // onnxruntime-web, one WebAssembly thread, and the graph (the bulk of the download)
-    session: async function (cfg) {
+    session: async function (cfg, count) {
       var parts = await Promise.all([
-        module(cfg, "ort.wasm.min.mjs"),
-        module(cfg, "ort-wasm-simd-threaded.mjs"), // onnxruntime imports it again: from the cache
-        bytes(cfg, "ort-wasm-simd-threaded.wasm"),
-        bytes(cfg, cfg.graph),
+        module("ort.wasm.min.mjs", count, cfg),
+        module("ort-wasm-simd-threaded.mjs", count, cfg), // onnxruntime imports it again: from the cache
+        bytes("ort-wasm-simd-threaded.wasm", count),
+        bytes(cfg.graph, count),
       ]);
       var ort = parts[0];
       ort.env.wasm.numThreads = 1;
@@ -130,9 +135,10 @@
   function need(cfg, what, onProgress) {
     if (onProgress && listeners.indexOf(onProgress) < 0) listeners.push(onProgress);
     if (!loads[what]) {
-      loads[what] = LOADERS[what](cfg);
+      loaded[what] = 0;
+      loads[what] = LOADERS[what](cfg, counter(cfg, what));
       loads[what].catch(function () {
-        delete loads[what];
+        delete loads[what]; // the next call starts it again, from 0 bytes
       });
     }
     return loads[what];
