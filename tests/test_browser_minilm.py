@@ -28,7 +28,9 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 STATIC = HTML / "_static" / "minilm"
-PAGE = "intro.html"  # any page: the test loads minilm.js into it
+PAGE = "intro.html"  # a light page; the test loads minilm.js into it, after RequireJS
+#: which the pages with explorers load (its global ``define`` must not get in the way)
+REQUIRE = "_static/vendor/requirejs/require.js"
 SCRIPT = "_static/js/minilm.js"
 
 #: Every kind of text a reader may type (the random sentences add many more).
@@ -96,6 +98,7 @@ def _open(browser, url):  # noqa: F811  (a parameter, not the fixture)
     page.on("console", lambda m: m.type == "error" and log.errors.append(m.text))
     page.on("pageerror", lambda e: log.errors.append(f"page error: {e}"))
     page.goto(url + PAGE)
+    page.add_script_tag(url=url + REQUIRE)
     page.add_script_tag(url=url + SCRIPT)
     page.wait_for_load_state("networkidle")
     return context, page, log
@@ -115,7 +118,7 @@ def minilm(browser, book, config):  # noqa: F811
             const onProgress = p => progress.push(p);
             const result = await selfattention.miniLM('it', {onProgress});
             return {info, progress, result, ms: performance.now() - start,
-                    isolated: self.crossOriginIsolated};
+                    isolated: self.crossOriginIsolated, amd: !!define.amd};
         }"""
     )
     first["before"] = before
@@ -180,6 +183,7 @@ def test_the_model_loads_on_the_first_call_with_its_progress(minilm, config):
     assert loaded[-1] == config["download_bytes"]
     # a plain static server: no cross-origin isolation, so one WebAssembly thread
     assert first["isolated"] is False
+    assert first["amd"]  # RequireJS was there
     assert first["result"]["tokens"] == ["[CLS]", "it", "[SEP]"]
     assert log.external == [] and log.errors == []
 
