@@ -7,7 +7,7 @@ in ``tests/test_browser.py``; they skip without Playwright, Chromium or axe-core
 1. axe-core, injected into every page in the light and the dark colour mode, finds no
    violation of any impact, minor to critical (all of its rules: WCAG 2.0, 2.1 A and
    AA and its best practices). axe-core is the npm package ``axe-core``, installed into
-   ``node_modules/`` (``npm install --no-save axe-core@4.14.1``, as ``.ci/run`` does).
+   ``node_modules/`` (``npm ci``: package-lock.json pins 4.14.1; as ``.ci/run`` does).
 2. The keyboard alone: in every chapter with explorers, Tab reaches each control
    (slider, dropdown, toggle button; the text box and radio buttons of an explorer
    computed in the page) from the start of its explorer; each has an accessible name
@@ -85,7 +85,7 @@ def axe_source():
     if not AXE.exists():
         pytest.skip(
             f"axe-core is not installed ({AXE.relative_to(ROOT)} is missing): "
-            "npm install --no-save --no-audit --no-fund axe-core@4.14.1"
+            "npm ci (package-lock.json pins it)"
         )
     return AXE.read_text(encoding="utf-8")
 

