@@ -352,7 +352,7 @@ class RowBars:
             bar.set_linewidth(1.2 if marked else 0.0)
             bar.set_hatch(HIGHLIGHT_HATCH if marked else None)
             t.set_position((i, max(v, 0)))
-            t.set_text(f"{v:.2f}")
+            t.set_text(f"{v:.2f}".replace("-0.00", "0.00"))  # no sign on a zero
             # 16 numbers would crowd the bars and slow every redraw
             t.set_visible(len(values) <= 8)
         if self.ylim is None:
