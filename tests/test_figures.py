@@ -208,8 +208,9 @@ def _():
             (w_self, sentence, sentence, f"self-attention: {n} × {n}"),
             (w_cross, other, sentence, f"cross-attention: {m} × {n}"),
         ],
-        width=11,
-        height=4.2,
+        height=6.4,
+        vmax=None,
+        stacked=True,
     )
 
 
@@ -284,8 +285,7 @@ def _():
     _, w_causal = attention(x, x, x, causal=True)
     return plotting.heatmaps(
         [(w_full, words, words, "no mask"), (w_causal, words, words, "causal mask")],
-        width=10,
-        height=4,
+        height=3.6,
         annotate=True,
     )
 

@@ -138,6 +138,65 @@ def test_attention_matrix_explorer_follows_sentence_query_and_layer():
     assert len(e.bars.bars) == 3
 
 
+def marked(bars) -> list[int]:
+    """The bars drawn as "the largest" (red, hatched)."""
+    return [
+        i
+        for i, bar in enumerate(bars.bars)
+        if bar.get_hatch() == plotting.HIGHLIGHT_HATCH
+    ]
+
+
+def test_largest_names_one_winner_and_none_on_a_tie():
+    assert plotting.largest([0.1, 0.7, 0.2]) == 1
+    assert plotting.largest([0.4, 0.4, 0.2]) is None
+    assert plotting.largest([0.25] * 4) is None
+    assert plotting.largest([-3.0, -1.0, -2.0]) == 1
+    # a tie computed in floating point is still a tie
+    assert plotting.largest(normalize(np.array([0.1 + 0.2, 0.3, 0.0]))) is None
+
+
+def test_the_marked_bar_is_the_largest_weight_and_ties_mark_none():
+    """One meaning book-wide: red hatching is the row's largest weight, never the
+    query's own bar, and no bar when the largest weight is shared."""
+    e = widgets.AttentionMatrixExplorer()  # the row of "it", layer 2
+    tokens = examples.tokenize(examples.SENTENCE)
+    assert [tokens[i] for i in marked(e.bars)] == ["animal"]
+    frontend_sets(e.query, 0)  # "the", layer 2: its largest weight is animal's too
+    assert [tokens[i] for i in marked(e.bars)] == ["animal"]
+    e.layer.value = 0  # layer 1: "the" has a zero query, a uniform row
+    assert marked(e.bars) == []
+
+    t = widgets.TemperatureExplorer(scores=(2.0, 1.0, 0.1, -1.0), scale=0.0)
+    assert marked(t.weight_bars) == []  # factor 0: every weight 1/m
+    t.scale.value = 1.0
+    assert marked(t.weight_bars) == [0]
+
+    b = widgets.BlendExplorer(angle=270)  # k1 and k2 mirror each other about the query
+    assert b.weights[0] == pytest.approx(b.weights[1])
+    assert marked(b.bars) == []
+    b.angle.value = 90
+    assert marked(b.bars) == [2]
+
+    fig, _, bars = plotting.attention_figure(
+        tokens, examples.contextualize(tokens).weights[1], tokens.index("it")
+    )
+    assert [tokens[i] for i in marked(bars)] == ["animal"]
+
+
+def test_scaling_explorer_keeps_the_same_vectors_and_adds_entries():
+    e = widgets.ScalingExplorer(d_k=8)
+    q8, k8 = e.sample(8)
+    q1024, k1024 = e.sample(1024)
+    assert q8.shape == (1, 8) and k8.shape == (e.N_KEYS, 8)
+    np.testing.assert_array_equal(q1024[:, :8], q8)
+    np.testing.assert_array_equal(k1024[:, :8], k8)
+    e.d_k.value = 1024
+    np.testing.assert_allclose(e.raw_scores, (q1024 @ k1024.T)[0])
+    with pytest.raises(ValueError, match="d_k must be one of"):
+        e.sample(3)
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [

@@ -71,6 +71,14 @@ def _hungry_referent():
     return max(row, key=row.get)
 
 
+def _bank_shared_feature():
+    """The feature whose product adds the most to the cosine similarity of the two
+    outputs of "bank" (chapter 1)."""
+    river = examples.plain_self_attention(examples.RIVER_BANK).vector("bank")
+    account = examples.plain_self_attention(examples.BANK_ACCOUNT).vector("bank")
+    return examples.FEATURES[int(np.argmax(river * account))]  # feature by feature
+
+
 def _tired_looks_at():
     c = examples.contextualize(examples.SENTENCE)
     row = c.row("tired", layer=1)
@@ -162,6 +170,14 @@ EXERCISES: dict[str, Exercise] = {
         _hungry_referent,
         "word",
         '"hungry" is said of living things, like "tired".',
+    ),
+    "intuition-bank-shared": Exercise(
+        'The two outputs of "bank" (river, account): which feature adds the most to '
+        "their cosine similarity?",
+        _bank_shared_feature,
+        "word",
+        "Multiply the two outputs feature by feature; the cosine similarity is the sum "
+        "of those products, divided by the two lengths.",
     ),
     "self-shapes": Exercise(
         "Self-attention over 5 tokens gives an attention matrix of which shape? "

@@ -108,7 +108,7 @@ class DotProductExplorer(Explorer):
         # (m,): the plain dot products
         self.scores = score(self.query[None, :], self.KEYS, scale=1.0)[0]
         self.arrows.update(np.vstack([self.query, self.KEYS]))
-        self.bars.update(self.scores, highlight=int(np.argmax(self.scores)))
+        self.bars.update(self.scores, highlight=plotting.largest(self.scores))
 
 
 class ScalingExplorer(Explorer):
@@ -125,7 +125,10 @@ class ScalingExplorer(Explorer):
     SWEEP = {"d_k": DK_OPTIONS}
 
     def __init__(self, d_k=64, seed=0):
-        self.seed = seed
+        rng = np.random.default_rng(seed)
+        # (1, d_max), (m, d_max): every d_k takes the first d_k entries of these
+        self._q = rng.standard_normal((1, DK_OPTIONS[-1]))
+        self._k = rng.standard_normal((self.N_KEYS, DK_OPTIONS[-1]))
         self.d_k = selection(widgets.SelectionSlider, "d_k", DK_OPTIONS, d_k)
         fig = plotting.new_figure(height=3.4)
         ax_raw, ax_scaled = fig.subplots(1, 2, sharey=True)
@@ -139,12 +142,15 @@ class ScalingExplorer(Explorer):
         super().__init__([self.d_k], fig, [self.raw_bars, self.scaled_bars])
 
     def sample(self, d_k):
-        """One query and N_KEYS keys with independent standard-normal entries
-        (the same for the same d_k).
+        """One query and N_KEYS keys with independent standard-normal entries.
+
+        The vectors are nested: at every d_k they are the first d_k entries of the same
+        longer vectors, so moving the slider adds or drops entries and changes nothing
+        else.
         """
-        rng = np.random.default_rng([self.seed, d_k])
-        # (1, d_k), (m, d_k)
-        return rng.standard_normal((1, d_k)), rng.standard_normal((self.N_KEYS, d_k))
+        if d_k not in DK_OPTIONS:
+            raise ValueError(f"d_k must be one of {DK_OPTIONS}, got {d_k!r}")
+        return self._q[:, :d_k], self._k[:, :d_k]  # (1, d_k), (m, d_k)
 
     def redraw(self):
         d_k = self.d_k.value
@@ -152,8 +158,8 @@ class ScalingExplorer(Explorer):
         self.raw_scores = score(q, k, scale=1.0)[0]  # (m,)
         self.unscaled = normalize(self.raw_scores)
         self.scaled = normalize(score(q, k)[0])  # default scale 1/√d_k
-        self.raw_bars.update(self.unscaled, highlight=int(np.argmax(self.unscaled)))
-        self.scaled_bars.update(self.scaled, highlight=int(np.argmax(self.scaled)))
+        self.raw_bars.update(self.unscaled, highlight=plotting.largest(self.unscaled))
+        self.scaled_bars.update(self.scaled, highlight=plotting.largest(self.scaled))
         self.raw_bars.ax.set_title(
             f"softmax(q·k): largest {self.unscaled.max():.2f}", fontsize=10
         )
@@ -203,7 +209,7 @@ class TemperatureExplorer(Explorer):
         scaled = self.scores * self.scale.value
         self.weights = normalize(scaled)
         self.score_bars.update(scaled)
-        self.weight_bars.update(self.weights, highlight=int(np.argmax(self.weights)))
+        self.weight_bars.update(self.weights, highlight=plotting.largest(self.weights))
 
 
 class BlendExplorer(Explorer):
@@ -246,12 +252,12 @@ class BlendExplorer(Explorer):
         self.arrows.labels[0].set_zorder(5)
         ax_keys.set_title("query and keys", fontsize=10)
         self.bars = plotting.RowBars(
-            ax_bar, np.zeros(3), ["w1", "w2", "w3"], title="weights"
+            ax_bar, np.zeros(3), ["a1", "a2", "a3"], title="weights"
         )
         self.hull = plotting.Hull2D(
             ax_hull, self.VALUES, self.LABELS, np.zeros(2), legend=False
         )
-        ax_hull.set_title(r"values; output $= \Sigma_i\, w_i v_i$", fontsize=10)
+        ax_hull.set_title(r"values; output $= \Sigma_i\, a_i v_i$", fontsize=10)
         super().__init__(
             [self.angle, self.v3_x, self.v3_y], fig, [self.arrows, self.bars, self.hull]
         )
@@ -265,7 +271,7 @@ class BlendExplorer(Explorer):
         out, w = attention(q, self.KEYS, self.values)  # (1, 2), (1, 3)
         self.output, self.weights = out[0], w[0]
         self.arrows.update(np.vstack([q, self.KEYS]))
-        self.bars.update(self.weights, highlight=int(np.argmax(self.weights)))
+        self.bars.update(self.weights, highlight=plotting.largest(self.weights))
         self.hull.update(self.values, self.output, sizes=self.weights)
 
 
@@ -330,7 +336,7 @@ class AttentionMatrixExplorer(Explorer):
         labels = plotting.short_labels(tokens)
         self.heatmap.update(self.weights, labels, labels, highlight_row=i)
         self.heatmap.ax.set_title(self.LAYERS[layer][0])
-        self.bars.update(self.row, labels, highlight=i)
+        self.bars.update(self.row, labels, highlight=plotting.largest(self.row))
         self.bars.ax.set_title(f'row of "{tokens[i]}": where it looks')
         notes = [_characters_note(self.sentence.value, tokens)]
         unknown = [
