@@ -142,10 +142,12 @@ def _variance_of_dot_products(d_k=256):
 def _what_one_layer_gets_right(seed=0):
     """Which kind of answer the one-layer model of ``seed`` gets right on the held-out
     sentences: "animal" or "place" when it names nearly all of one kind correctly and
-    nearly none of the other (trains the model: a few seconds)."""
+    nearly none of the other. The model is chapter 13's ``one[seed]``, the stored one
+    (``training.load_referent_model``; tests/test_training.py retrains and compares).
+    """
     from . import training
 
-    result = training.train_referent_model(seed=seed, layers=1)
+    result = training.load_referent_model(seed=seed, layers=1)
     right = {"animal": [], "place": []}
     for example in result.data.held_out:
         kind = "animal" if example.referent in training.ANIMALS else "place"
