@@ -64,6 +64,9 @@ LAUNCH_ARGS = [
 MARGIN_MM = {"top": 16, "bottom": 20, "left": 18, "right": 18}
 MARGIN = {side: f"{mm}mm" for side, mm in MARGIN_MM.items()}
 A4_WIDTH_MM = 210
+A4_HEIGHT_MM = 297
+# The printed column's height in CSS pixels (96 to the inch).
+PAGE_HEIGHT_PX = (A4_HEIGHT_MM - MARGIN_MM["top"] - MARGIN_MM["bottom"]) / 25.4 * 96
 # Links the printed pages carry until pypdf turns them into links inside the PDF.
 INTERNAL = "https://pdf.invalid/"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -207,10 +210,38 @@ html, body { background: #fff !important; }
 /* The theme hides the first h1 in print (it prints its own title block instead). */
 .bd-main .bd-content .bd-article h1:first-of-type { display: block !important; }
 .bd-article h1 { font-size: 2.1rem; margin: 0 0 1.2rem; color: #000; }
-h1, h2, h3, h4, .caption, figcaption { break-after: avoid; }
-/* A paragraph that is one bold phrase is a heading (the side-by-side listings). */
+/* Pages (tests/test_pdf.py checks them): no heading at the foot of a page, no line or
+   two of a paragraph, list item or code block alone at the top of one. A heading stays
+   with what follows it; so do a paragraph that is one bold phrase (the side-by-side
+   listings' titles) and a sentence that ends in a colon (.pdf-lead). A caption is below
+   its picture and must not carry break-after: that would forbid the break after the
+   whole figure, and leave the next heading at the foot of the page. */
+h1, h2, h3, h4, h5, h6, .pdf-kicker, .pdf-solution-title, .pdf-lead,
 p:has(> b:only-child), p:has(> strong:only-child) { break-after: avoid; }
-p, li { orphans: 3; widows: 3; }
+p, li, dd, blockquote, figcaption { orphans: 3; widows: 3; }
+/* Whole: a list item, a figure with its caption, an explorer's picture with its
+   settings, a table row, and every block shorter than a third of a page (.pdf-whole:
+   lists, code, outputs, tables, solutions; measured at print width by PAGINATE_JS). */
+li, figure, img, tr { break-inside: avoid; }
+.pdf-whole, .pdf-lead { break-inside: avoid !important; }
+/* The themes keep every code block and table whole: one taller than a third of a page
+   would start on a new page, leaving most of the one before empty. */
+div.highlight, div.literal-block-wrapper, div[class*=highlight-],
+.bd-main .bd-content table { break-inside: auto; }
+/* A longer code block breaks, but keeps three lines on each side of the break (never
+   on the first or last line: break-after there would pass on to the whole block, and
+   chain it to what follows). */
+pre > .pdf-line:is(:nth-child(-n+2), :nth-last-child(-n+3)):not(:last-child) {
+  break-after: avoid; }
+/* Nor between a code frame's top and its first line, which would leave an empty frame
+   at the foot of a page: Chromium breaks there only where the frame has a top border or
+   padding of its own, so in print the first line carries them. */
+div.cell_input { border-top-width: 0 !important; box-shadow: inset 0 1px 0 #ccc; }
+div.highlight pre { padding-top: 0 !important; }
+div.highlight pre > .pdf-line:first-child { padding-top: 1rem; }
+/* A code cell of one or two comment lines (the scratch cell after the exercises)
+   stays with what comes before it. */
+.pdf-with-previous { break-before: avoid; }
 .pdf-kicker { font-size: 1rem; letter-spacing: 0.08em; text-transform: uppercase;
   color: #666; margin: 0 0 0.3rem; }
 /* Code wraps at the margin: nothing scrolls, nothing is cut. */
@@ -224,7 +255,7 @@ div.highlight, div.cell_input, div.cell_output, div.output, .output_html,
 .pdf-line { display: block; }
 .bd-article table { max-width: 100%; font-size: 0.85em; }
 .bd-article img { max-width: 100% !important; height: auto !important; }
-figure, img, tr, div.cell_input, div.cell_output .output.stream { break-inside: avoid; }
+/* Short code stays on the page of the picture it draws (.pdf-keep: PREPARE_JS). */
 .pdf-keep > div.cell_input { break-after: avoid; }
 /* Explorers: the picture they show, their settings, where they are interactive. */
 figure.pdf-explorer { margin: 0.8rem 0 1.2rem; padding: 0.5rem 0.7rem;
@@ -518,6 +549,38 @@ async (opts) => {
 }
 """
 
+# With the print style, at the width of the printed column (PRINT_CSS's rules on pages):
+# blocks shorter than a third of a page are printed whole, a sentence that ends in a
+# colon stays with what it introduces, a scratch cell of comments with what is above it.
+PAGINATE_JS = r"""
+(pageHeight) => {
+  const article = document.querySelector('article.bd-article');
+  const blocks = 'ol, ul, dl, table, blockquote, .admonition, .pdf-solution, '
+    + 'div.cell_input, div.cell_output > .output, div.highlight, .output_html';
+  let whole = 0;
+  for (const el of article.querySelectorAll(blocks)) {
+    const height = el.getBoundingClientRect().height;
+    if (height > 0 && height < pageHeight / 3) {
+      el.classList.add('pdf-whole');
+      whole += 1;
+    }
+  }
+  for (const p of article.querySelectorAll('p')) {
+    if (/:\s*$/.test(p.textContent)) p.classList.add('pdf-lead');
+  }
+  for (const cell of article.querySelectorAll('.cell')) {
+    const code = cell.querySelector(':scope > .cell_input pre');
+    const lines = code ? code.textContent.trim().split('\n') : [];
+    const output = cell.querySelector(':scope > .cell_output');
+    if (lines.length && lines.length <= 2 && lines.every((l) => l.startsWith('#'))
+        && !(output && output.textContent.trim())) {
+      cell.classList.add('pdf-with-previous');
+    }
+  }
+  return whole;
+}
+"""
+
 # With the print style, at the width of the printed column: whatever is wider than the
 # column, or cuts or scrolls its own content (code that did not wrap).
 TOO_WIDE_JS = r"""
@@ -772,6 +835,7 @@ def print_page(
     if report["rawMath"]:
         problems.append(f"{p.docname}: {report['rawMath']} formulas not typeset")
     printer.as_printed()
+    printer.page.evaluate(PAGINATE_JS, PAGE_HEIGHT_PX)
     wide = printer.page.evaluate(TOO_WIDE_JS)
     problems += [f"{p.docname}: wider than the page: {w}" for w in wide]
     p.pdf = printer.print()
