@@ -17,8 +17,10 @@ itself is untouched):
 - no sidebars, header buttons, search, launch or download buttons, previous/next links
   or cell toggles; code wraps at the right margin instead of being cut;
 - every explorer is printed as the picture it shows, with its settings and a line
-  saying where it is interactive (the online book if ``html.baseurl`` is set in
-  ``_config.yml``, and the chapter's notebook, linked in the repository);
+  saying where it is interactive: the HTML book (its address once ``html.baseurl`` is
+  set in ``_config.yml``) and the chapter's notebook, linked to open on Colab;
+- pages: no heading at the foot of a page, no line or two of a paragraph, list or code
+  block alone at the top of one (the rules are in PRINT_CSS and PAGINATE_JS);
 - the solutions, folded on screen, are printed open, gathered at the end of their
   chapter on a new page, so that an instructor can hand out a chapter without them
   (``--no-solutions`` leaves them out altogether).
@@ -70,8 +72,8 @@ PAGE_HEIGHT_PX = (A4_HEIGHT_MM - MARGIN_MM["top"] - MARGIN_MM["bottom"]) / 25.4 
 # Links the printed pages carry until pypdf turns them into links inside the PDF.
 INTERNAL = "https://pdf.invalid/"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-# The line printed under every explorer (tests/test_pdf.py counts it).
-INTERACTIVE_LINE = "Interactive in the online book and in the notebook"
+# Under every explorer, after the settings it shows (tests/test_pdf.py counts it).
+INTERACTIVE_LINE = "Interactive in the HTML book and in the chapter's notebook"
 
 
 @dataclass
@@ -135,16 +137,35 @@ def source_of(root: Path, docname: str) -> str:
     raise FileNotFoundError(f"no source for {docname} (.ipynb or .md)")
 
 
-def interactive_url(config: dict, docname: str, source: str) -> str:
-    """Where a page's explorers are live: the online book if its address is configured
-    (``html.baseurl``), else the chapter's notebook in the repository."""
-    baseurl = (config.get("html") or {}).get("baseurl")
-    if baseurl:
-        return f"{baseurl.rstrip('/')}/{docname}.html"
+def notebook_url(config: dict, source: str) -> str:
+    """Where a chapter's notebook runs: on Colab (the address the HTML book's launch
+    button opens) when the repository is on GitHub, else the notebook in the
+    repository."""
     repo = config.get("repository") or {}
     book = str(repo.get("path_to_book") or "").strip("/")
     path = f"{book}/{source}" if book else source
-    return f"{repo['url'].rstrip('/')}/blob/{repo.get('branch', 'main')}/{path}"
+    url, branch = repo["url"].rstrip("/"), repo.get("branch", "main")
+    colab = (config.get("launch_buttons") or {}).get("colab_url")
+    github = "https://github.com/"
+    if colab and url.startswith(github):
+        return f"{colab.rstrip('/')}/github/{url[len(github) :]}/blob/{branch}/{path}"
+    return f"{url}/blob/{branch}/{path}"
+
+
+def interactive_html(config: dict, docname: str, source: str) -> str:
+    """What an explorer's caption says after its settings: where it is interactive.
+    The online book is named by its address once ``html.baseurl`` is set."""
+    esc = html.escape
+    baseurl = (config.get("html") or {}).get("baseurl")
+    online = f"{baseurl.rstrip('/')}/{docname}.html" if baseurl else ""
+    notebook = notebook_url(config, source)
+    where = "in Jupyter or on Colab" if "colab" in notebook else "in Jupyter"
+    return (
+        f"{INTERACTIVE_LINE}"
+        + (f' (<a href="{esc(online)}">{esc(online)}</a>)' if online else "")
+        + f", <code>{esc(source)}</code>, when it runs {where}: "
+        + f'<a href="{esc(notebook)}">{esc(notebook)}</a>'
+    )
 
 
 _SUB = dict(
@@ -219,10 +240,16 @@ html, body { background: #fff !important; }
 h1, h2, h3, h4, h5, h6, .pdf-kicker, .pdf-solution-title, .pdf-lead,
 p:has(> b:only-child), p:has(> strong:only-child) { break-after: avoid; }
 p, li, dd, blockquote, figcaption { orphans: 3; widows: 3; }
-/* Whole: a list item, a figure with its caption, an explorer's picture with its
-   settings, a table row, and every block shorter than a third of a page (.pdf-whole:
-   lists, code, outputs, tables, solutions; measured at print width by PAGINATE_JS). */
-li, figure, img, tr { break-inside: avoid; }
+/* Whole: a figure with its caption, an explorer's picture with its settings, a table
+   row, every block shorter than a third of a page (.pdf-whole: code, outputs, tables,
+   solutions; measured at print width by PAGINATE_JS), and the exercises when shorter
+   than half a page. A list item of up to five lines is whole by the three lines above;
+   a list breaks neither after its first item nor before its last. (Chromium would not
+   break between items marked break-inside: avoid: it moved whole lists, leaving half
+   of the page before them empty.) */
+figure, img, tr { break-inside: avoid; }
+li:first-child:not(:last-child) { break-after: avoid; }
+li:last-child:not(:first-child) { break-before: avoid; }
 .pdf-whole, .pdf-lead { break-inside: avoid !important; }
 /* The themes keep every code block and table whole: one taller than a third of a page
    would start on a new page, leaving most of the one before empty. */
@@ -355,9 +382,7 @@ async (opts) => {
     }
     const caption = document.createElement('figcaption');
     const shown = settings.length ? `Shown with ${esc(settings.join('; '))}. ` : '';
-    const where = esc(opts.interactive);
-    caption.innerHTML = `${shown}${opts.interactiveLine} `
-      + `<code>${esc(opts.notebook)}</code>: <a href="${where}">${where}</a>`;
+    caption.innerHTML = shown + opts.interactive;
     figure.append(caption);
     area.replaceWith(figure);
     report.explorers += 1;
@@ -411,9 +436,7 @@ async (opts) => {
     for (const svg of svgs) figure.append(await toPNG(svg));
     const caption = document.createElement('figcaption');
     const shown = settings.length ? `Shown with ${esc(settings.join('; '))}. ` : '';
-    const where = esc(opts.interactive);
-    caption.innerHTML = `${shown}${opts.interactiveLine} `
-      + `<code>${esc(opts.notebook)}</code>: <a href="${where}">${where}</a>`;
+    caption.innerHTML = shown + opts.interactive;
     figure.append(caption);
     live.replaceWith(figure);
     report.explorers += 1;
@@ -551,12 +574,13 @@ async (opts) => {
 
 # With the print style, at the width of the printed column (PRINT_CSS's rules on pages):
 # blocks shorter than a third of a page are printed whole, a sentence that ends in a
-# colon stays with what it introduces, a scratch cell of comments with what is above it.
+# colon stays with what it introduces, a scratch cell of comments with what is above it,
+# and the list of exercises above it is whole if shorter than half a page.
 PAGINATE_JS = r"""
 (pageHeight) => {
   const article = document.querySelector('article.bd-article');
-  const blocks = 'ol, ul, dl, table, blockquote, .admonition, .pdf-solution, '
-    + 'div.cell_input, div.cell_output > .output, div.highlight, .output_html';
+  const blocks = 'table, blockquote, .admonition, .pdf-solution, div.cell_input, '
+    + 'div.cell_output > .output, div.highlight, .output_html';
   let whole = 0;
   for (const el of article.querySelectorAll(blocks)) {
     const height = el.getBoundingClientRect().height;
@@ -575,6 +599,12 @@ PAGINATE_JS = r"""
     if (lines.length && lines.length <= 2 && lines.every((l) => l.startsWith('#'))
         && !(output && output.textContent.trim())) {
       cell.classList.add('pdf-with-previous');
+      // the list of exercises above the scratch cell
+      const list = cell.previousElementSibling;
+      if (list && list.matches('ol, ul')
+          && list.getBoundingClientRect().height < pageHeight / 2) {
+        list.classList.add('pdf-whole');
+      }
     }
   }
   return whole;
@@ -676,8 +706,9 @@ def front_matter_html(config: dict, pages: list[Page]) -> str:
   <p class="author">{author}</p>
   {online}
   <p class="small">Printed {datetime.date.today().isoformat()} from the HTML book. Each
-  explorer appears as one picture; it is interactive in the online book and in the
-  chapter's notebook.</p>
+  explorer (a picture with controls in the HTML book and the notebooks) is printed as
+  the picture of one setting, named under it with where it is interactive. Where the
+  text asks you to move a control, that needs the HTML book or a running notebook.</p>
   <p class="small">© {esc(str(config.get("copyright", "")))} {author}.</p>
 </section>
 <section class="contents"><h2>Contents</h2>{"".join(rows)}</section>"""
@@ -811,9 +842,7 @@ def print_page(
     printer.open(f"{p.docname}.html")
     heading = printer.page.inner_text("article h1").strip()
     opts = {
-        "notebook": source,
-        "interactive": interactive_url(config, p.docname, source),
-        "interactiveLine": INTERACTIVE_LINE,
+        "interactive": interactive_html(config, p.docname, source),
         # explorers computed in the page are drawn again this wide (CSS pixels): the
         # printed column, less the frame printed around an explorer
         "printWidth": int(
