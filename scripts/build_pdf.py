@@ -246,7 +246,8 @@ p, li, dd, blockquote, figcaption { orphans: 3; widows: 3; }
    than half a page. A list item of up to five lines is whole by the three lines above;
    a list breaks neither after its first item nor before its last. (Chromium would not
    break between items marked break-inside: avoid: it moved whole lists, leaving half
-   of the page before them empty.) */
+   of the page before them empty.) A lead sentence is whole too: Chromium would rather
+   leave its last line alone on a page than break before what it introduces. */
 figure, img, tr { break-inside: avoid; }
 li:first-child:not(:last-child) { break-after: avoid; }
 li:last-child:not(:first-child) { break-before: avoid; }
