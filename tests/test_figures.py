@@ -364,7 +364,7 @@ def _():
         {name + " (s)": t for name, t in seconds.items()},
         xlabel="sequence length n",
         ylabel="median time (s)",
-        title="All three grow like n²",
+        title="Time as n grows",
         logy=True,
         reference_slope=2,
     )
