@@ -149,9 +149,7 @@ class Recomputed:
         ]
         covered = {i for a, b in self.spans for i in range(a, b)}
         left_out = [
-            ch
-            for i, ch in enumerate(sentence)
-            if i not in covered and not ch.isspace()
+            ch for i, ch in enumerate(sentence) if i not in covered and not ch.isspace()
         ]
         return list(dict.fromkeys(pieces)), list(dict.fromkeys(left_out))
 

@@ -524,7 +524,8 @@ class PretrainedExplorer(Explorer):
             )
         if left_out:
             shown = [
-                ch if ch.isprintable() and unicodedata.category(ch)[0] != "M"
+                ch
+                if ch.isprintable() and unicodedata.category(ch)[0] != "M"
                 # invisible or combining: named by its code point
                 else f"U+{ord(ch):04X}"
                 for ch in left_out
