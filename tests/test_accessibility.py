@@ -602,6 +602,15 @@ def _figures():
             lambda: plotting.small_multiples(heads, title="the 72 attention matrices"),
         ),
         (
+            "head_rows",
+            lambda: plotting.head_rows(
+                heads[3, :, 10],
+                [f"token{j}" for j in range(16)],
+                query="it",
+                title='Layer 4 of all-MiniLM-L6-v2: the row of "it" in each head',
+            ),
+        ),
+        (
             "position_heatmap",
             lambda: plotting.position_heatmap(
                 sinusoidal_positions(64, 64), title="sinusoidal_positions(64, 64)"

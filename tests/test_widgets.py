@@ -534,6 +534,64 @@ def test_rotary_explorer_scores_depend_on_the_distance_only():
     np.testing.assert_allclose(e.line.get_ydata(), e.all_scores)
 
 
+@pytest.fixture(scope="module")
+def pretrained_explorer():
+    """A PretrainedExplorer on the book's sentence (skips without the model)."""
+    pytest.importorskip("transformers", reason="the pretrained model needs it")
+    from selfattention import pretrained
+
+    try:
+        pretrained.load()
+    except pretrained.ModelNotAvailable as err:
+        pytest.skip(str(err))
+    return widgets.PretrainedExplorer()
+
+
+def bar_heights(bars) -> list[float]:
+    return [bar.get_height() for bar in bars.bars]
+
+
+def test_pretrained_explorer_says_truly_what_wordpiece_did_with_the_text(
+    pretrained_explorer,
+):
+    """The model's tokenizer is not the hand-built one: what it cannot read becomes
+    [UNK] (emoji, some CJK characters), symbols like < and > are tokens, and only
+    invisible characters are left out."""
+    e = pretrained_explorer
+    e.sentence.value = "I love 🍕 and 我爱你"
+    assert e.tokens.count("[UNK]") == 3  # 🍕, 爱 and 你 are not in the vocabulary
+    assert "我" in e.tokens  # this one is
+    message = html.unescape(e.message.value)
+    assert "so read as [UNK]: 🍕 爱 你" in message
+    assert "Left out" not in message
+    e.sentence.value = "if a < b and b > c"
+    assert {"<", ">"} <= set(e.tokens)
+    assert e.message.value == ""  # nothing left out, nothing unknown
+    e.sentence.value = "zero\u200bwidth"  # a zero-width space: no token covers it
+    assert "Left out by the tokenizer: U+200B" in e.message.value
+    e.sentence.value = examples.SENTENCE
+    assert e.message.value == ""
+
+
+def test_pretrained_explorer_lets_the_reader_pick_the_row(pretrained_explorer):
+    e = pretrained_explorer
+    e.sentence.value = examples.SENTENCE
+    assert e.query.label == "10: it"
+    assert e.bars.ax.get_title() == 'row of "it"'
+    # no "it": the first word's row, said in the dropdown and the title, not [CLS]
+    e.sentence.value = "The dog sat on the mat."
+    assert e.query.label == "1: the"
+    assert e.bars.ax.get_title() == 'row of "the"'
+    frontend_sets(e.query, 2)  # the reader picks "dog"
+    frontend_sets(e.layer, 0)
+    assert e.bars.ax.get_title() == 'row of "dog"'
+    np.testing.assert_allclose(bar_heights(e.bars), e.result.our_weights[0, 1, 2])
+    e.sentence.value = "A dog barked."  # "dog" is still there: it stays chosen
+    assert e.query.label == "2: dog"
+    np.testing.assert_allclose(bar_heights(e.bars), e.result.our_weights[0, 1, 2])
+    e.sentence.value = examples.SENTENCE
+
+
 def test_training_explorer_shows_the_snapshot_of_the_chosen_step():
     pytest.importorskip("torch", reason="training needs torch")
     from selfattention import training

@@ -790,6 +790,33 @@ def small_multiples(
     return fig
 
 
+def head_rows(
+    rows, tokens, *, query: str, row_name="head", first=1, title="", width=WIDTH
+):
+    """One token's row of attention in several heads, a line per head, every weight
+    written in its cell: ``rows`` (heads, n) over the keys ``tokens``.
+
+    Where small_multiples shows whole matrices too small to label, this shows one
+    row per head with every key named, so that what the prose says about each head can
+    be checked in the picture.
+    """
+    rows = np.asarray(rows)
+    labels = [f"{row_name} {first + h}" for h in range(rows.shape[0])]
+    # a line of 9-point numbers per head, plus the title and the slanted key labels
+    fig = new_figure(width, 1.5 + 0.26 * rows.shape[0])
+    ax = fig.subplots()
+    Heatmap(
+        ax,
+        rows,
+        labels,
+        tokens,
+        title=title or f'the row of "{query}" in each {row_name}',
+        annotate=True,
+    )
+    ax.set_ylabel(row_name)
+    return fig
+
+
 def worked_example(example, step: str | None = None, *, height: float = 5.2):
     """The row of one token computed step by step, as a table: keys, scores, weights,
     values and the output.

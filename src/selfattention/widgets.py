@@ -11,6 +11,7 @@ pictures drawn in advance (see ``explorer.py``).
 from __future__ import annotations
 
 import math
+import unicodedata
 
 import ipywidgets as widgets
 import numpy as np
@@ -435,7 +436,7 @@ class OnlineSoftmaxExplorer(Explorer):
 
 class PretrainedExplorer(Explorer):
     """Pick a layer and a head of all-MiniLM-L6-v2 (and, with a kernel, type a
-    sentence): its attention matrix.
+    sentence and pick the token whose row is shown): its attention matrix.
     """
 
     PICTURE = (
@@ -449,13 +450,13 @@ class PretrainedExplorer(Explorer):
 
         self._model = pretrained.load()
         self._recompute = pretrained.recompute
-        self._query_word = query
         self.sentence = widgets.Text(
             value=sentence,
             description="sentence",
             continuous_update=False,
             layout=widgets.Layout(width="min(100%, 36em)"),
         )
+        self.query = selection(widgets.Dropdown, "query token", [("", 0)])
         self.layer = selection(
             widgets.SelectionSlider, "layer", [(str(i + 1), i) for i in range(6)], layer
         )
@@ -464,11 +465,14 @@ class PretrainedExplorer(Explorer):
         )
         self._sentence_seen = None
         self._compute(sentence)
+        self._set_query_options(query)
         fig, self.heatmap, self.bars = plotting.attention_figure(
             self.tokens, np.eye(len(self.tokens)), 0, fixed=True
         )
         super().__init__(
-            [self.sentence, self.layer, self.head], fig, [self.heatmap, self.bars]
+            [self.sentence, self.query, self.layer, self.head],
+            fig,
+            [self.heatmap, self.bars],
         )
 
     def _compute(self, sentence):
@@ -480,12 +484,25 @@ class PretrainedExplorer(Explorer):
         pretrained.check_length(result.tokens)
         self.result, self.tokens, self._sentence_seen = result, result.tokens, sentence
 
+    def _set_query_options(self, preferred):
+        """Offer the sentence's tokens; keep the preferred token if it is there, else
+        "it", else the first token after [CLS]: never a silent [CLS]."""
+        tokens = self.tokens
+        with self.quietly():
+            self.query.options = [(f"{i}: {t}", i) for i, t in enumerate(tokens)]
+            self.query.value = next(
+                (tokens.index(w) for w in (preferred, "it") if w in tokens),
+                1 if len(tokens) > 2 else 0,
+            )
+
     def redraw(self):
         if self.sentence.value != self._sentence_seen:
+            chosen = self.tokens[self.query.value]
             # SentenceError for empty or overlong input
             self._compute(self.sentence.value)
+            self._set_query_options(chosen)
         tokens = self.tokens
-        query = tokens.index(self._query_word) if self._query_word in tokens else 0
+        query = self.query.value
         # (n, n)
         self.weights = self.result.our_weights[self.layer.value, self.head.value]
         labels = plotting.short_labels(tokens)
@@ -496,7 +513,34 @@ class PretrainedExplorer(Explorer):
         self.bars.update(self.weights[query], labels, highlight=query)
         self.bars.ax.set_title(f'row of "{tokens[query]}"')
         self.static_labels = tuple(tokens)
-        self.note = _characters_note(self.sentence.value, tokens)
+        self.note = self._reading_note()
+
+    def _reading_note(self) -> str:
+        """What of the typed sentence the picture does not show as it was typed."""
+        unknown_token = self._model[0].unk_token
+        unknown, left_out = self.result.unread(self.sentence.value, unknown_token)
+        notes = []
+        if unknown:
+            notes.append(
+                "Not in the model's vocabulary, so read as "
+                f"{unknown_token}: {' '.join(unknown)}"
+            )
+        if left_out:
+            shown = [
+                ch
+                if ch.isprintable() and unicodedata.category(ch)[0] != "M"
+                # invisible or combining: named by its code point
+                else f"U+{ord(ch):04X}"
+                for ch in left_out
+            ]
+            notes.append(f"Left out by the tokenizer: {' '.join(shown)}")
+        missing = plotting.missing_glyphs(self.tokens)
+        if missing:
+            notes.append(
+                "Shown as empty boxes "
+                f"(the figure font has no glyph for them): {' '.join(missing)}"
+            )
+        return ". ".join(notes)
 
 
 class MultiHeadExplorer(Explorer):
