@@ -510,7 +510,9 @@ class PretrainedExplorer(Explorer):
         self.heatmap.ax.set_title(
             f"layer {self.layer.value + 1}, head {self.head.value + 1}"
         )
-        self.bars.update(self.weights[query], labels, highlight=query)
+        self.bars.update(
+            self.weights[query], labels, highlight=plotting.largest(self.weights[query])
+        )
         self.bars.ax.set_title(f'row of "{tokens[query]}"')
         self.static_labels = tuple(tokens)
         self.note = self._reading_note()
@@ -588,7 +590,8 @@ class MultiHeadExplorer(Explorer):
         labels = plotting.short_labels(self.tokens)
         self.heatmap.update(self.weights, labels, labels, highlight_row=self.query)
         self.heatmap.ax.set_title(self.VIEWS[self.view.value][0])
-        self.bars.update(self.weights[self.query], labels, highlight=self.query)
+        row = self.weights[self.query]  # (n,)
+        self.bars.update(row, labels, highlight=plotting.largest(row))
         self.bars.ax.set_title(f'row of "{self.tokens[self.query]}"')
 
 
@@ -722,7 +725,7 @@ class TrainingExplorer(Explorer):
             sentence = self.sentences[col]
             tokens = self.tokens[sentence]
             row = self.rows[sentence][layer]  # (n,)
-            bars.update(row, highlight=tokens.index("it"))
+            bars.update(row, highlight=plotting.largest(row))
             top = tokens[int(np.argmax(row))]
             bars.ax.set_title(
                 f'layer {layer + 1}, "…too {tokens[-1]}": top {top}', fontsize=9
