@@ -267,7 +267,7 @@ def test_nbval_ignore_output_only_on_widget_and_timing_cells(path):
             src = "".join(c["source"])
             # widgets, timings, or plots of the timings measured just before
             assert re.search(
-                r"widgets\.\w+Explorer\(|median_time|peak_memory|seconds|"
+                r"widgets\.\w+Explorer\(|median_time|best_time|peak_memory|seconds|"
                 r"memory_mib|max_difference",
                 src,
             ), src
