@@ -40,6 +40,14 @@ anything is asserted, and printed at the end. Every request the page makes outsi
 127.0.0.1 is blocked and counted; the notebooks on disk are checked unchanged (autosave
 is off; nothing is saved). The server is stopped by its process id, and the test fails
 if one of its kernels outlives it.
+
+``test_a_trusted_chapter_shows_its_stored_explorers_working_before_it_runs`` (same
+server and browser) opens a copy of a chapter (under ``_build/``: trusting saves it)
+as a learner meets it before running anything: untrusted, each explorer shows its line
+of text; trusted from the command palette, each explorer the book pre-draws works (a
+line says what it is, every control switches to the picture whose alt text names the
+new setting, and back), one without stored pictures keeps its text, and no
+"disconnected" icon is shown anywhere.
 """
 
 from __future__ import annotations
