@@ -15,7 +15,10 @@ What it does to each notebook, in order:
    (``record_timing=False``);
 4. stores its PNG outputs as 256-colour palette PNGs (about half the size), and no
    widget state when only cells the book removes display widgets (an explorer tagged
-   ``remove-cell``, which the book replaces with one computed in the page);
+   ``remove-cell``, which the book replaces with one computed in the page); an output
+   whose widget's state is not stored then keeps only its text ("Run this cell..."),
+   which a trusted notebook in JupyterLab shows instead of "Error displaying widget:
+   model not found";
 5. writes every value the code glued (``selfattention.book.glue``) into the prose, in
    front of its marker: ``0.70<!-- value: it_top_weight -->``. A marker whose name the
    code never glued is an error;
@@ -189,13 +192,17 @@ def palette_pngs(nb) -> None:
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
 def drop_unshown_widgets(nb) -> None:
     """Store no widget state when no cell the book shows displays a widget (an explorer
     tagged ``remove-cell``, which the book replaces with one computed in the page): the
     book would embed it in the page, and load the widget scripts, for nothing. A
-    notebook whose shown cells display widgets keeps all of it."""
+    notebook whose shown cells display widgets keeps all of it.
+
+    An output showing a widget whose state is not stored keeps only its text: a trusted
+    notebook in JupyterLab would show "Error displaying widget: model not found"."""
     shown = any(
         WIDGET_VIEW in output.get("data", {})
         for cell in nb.cells
@@ -205,6 +212,12 @@ def drop_unshown_widgets(nb) -> None:
     )
     if not shown:
         nb.metadata.pop("widgets", None)
+    stored = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            if view is not None and view["model_id"] not in stored:
+                del output["data"][WIDGET_VIEW]
 
 
 def execute(path: Path) -> float:

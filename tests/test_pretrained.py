@@ -130,7 +130,7 @@ def test_pretrained_explorer_follows_layer_head_and_sentence(model):
     assert "wide" in e.tokens
     box = e.precomputed(layer=[0, 5], head=[0])
     assert len(e.frames) == 2
-    assert [type(c).__name__ for c in box.children[0].children] == [
+    assert [type(c).__name__ for c in box.children[1].children] == [
         "SelectionSlider",
         "SelectionSlider",
     ]

@@ -6,12 +6,15 @@ import base64
 import html
 import math
 import re
+from pathlib import Path
 
 import ipywidgets
 import numpy as np
 import pytest
 
 from selfattention import attention, examples, explorer, normalize, plotting, widgets
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Pre-drawn explorers (the HTML book's) need ipywidgets 8's Stack; they are made only
 # by the book's build.
@@ -336,6 +339,42 @@ def test_for_the_book_an_explorer_shows_pictures_drawn_in_advance(monkeypatch):
     assert len(e.frames) == len(widgets.SCALE_OPTIONS)
     # the live picture is never made: its PNG would only bloat the stored notebook
     assert e._image is None
+    # untrusted, JupyterLab shows the text (one line)
+    text = bundle["text/plain"]
+    assert text.startswith(e.PICTURE) and "Run this cell" in text
+    assert "\n" not in text
+
+
+@needs_stack
+def test_a_pre_drawn_explorer_says_what_it_is_and_shows_no_disconnected_icon():
+    """In a trusted notebook not yet run, JupyterLab shows the stored pre-drawn
+    explorer: its first line says so, names the controls only the live explorer has,
+    and hides ipywidgets' "disconnected" icons inside it (and nowhere else); the book
+    hides the line (book.css). tests/test_jupyterlab.py sees it in a real Lab.
+    """
+    e = widgets.DotProductExplorer()
+    box = e.precomputed(angle=[0, 90, 180])
+    note = box.children[0]
+    assert explorer.PREDRAWN_CLASS in box._dom_classes
+    assert explorer.PREDRAWN_NOTE_CLASS in note._dom_classes
+    assert note.value.startswith(explorer.PREDRAWN_STYLE)
+    for rule in re.findall(
+        r"([^{}]+)\{", explorer.PREDRAWN_STYLE.removeprefix("<style>")
+    ):
+        for selector in rule.split(","):
+            # scoped: a live explorer that lost its kernel keeps its icons
+            assert selector.startswith(f".{explorer.PREDRAWN_CLASS}")
+            assert selector.endswith(".jupyter-widgets-disconnected::before")
+    text = re.sub(r"<[^>]+>", "", note.value.removeprefix(explorer.PREDRAWN_STYLE))
+    assert text.startswith("These are 3 pictures drawn in advance.")
+    assert "Run this cell for the live explorer with all its controls" in text
+    assert "“query length”" in text and "“query angle (°)”" not in text
+    full = widgets.TemperatureExplorer().precomputed()
+    assert "including" not in full.children[0].value  # it lacks no control
+    css = (ROOT / "book_assets" / "book.css").read_text(encoding="utf-8")
+    assert re.search(
+        rf"\.{explorer.PREDRAWN_NOTE_CLASS}\s*\{{\s*display:\s*none !important;", css
+    )
 
 
 def test_the_query_survives_a_new_sentence_or_falls_back_to_it_then_the_first_token():
@@ -407,7 +446,8 @@ def test_precomputed_explorers_switch_pictures_in_the_browser(explorer, sweep):
     e = explorer()
     box = e.precomputed(**(sweep or {}))
     sweep = sweep or e.SWEEP
-    selectors, picture = box.children[0].children, box.children[1]
+    _, row, picture = box.children  # the note for notebook readers, controls, picture
+    selectors = row.children
     background = None
     if e.layered:  # a shared background under the stack: the leaves are top layers
         base, picture = picture.children
@@ -466,12 +506,12 @@ def test_precomputed_explorers_switch_pictures_in_the_browser(explorer, sweep):
 def test_precomputed_selectors_keep_labels_and_nearest_values():
     e = widgets.BlendExplorer(angle=100)
     box = e.precomputed(angle=[0, 90, 180], v3_x=[0.0, 1.0])
-    angle, v3_x = box.children[0].children
+    angle, v3_x = box.children[1].children
     assert angle.value == 90  # the offered angle nearest to 100
     assert angle.description == "query angle (°)"
     assert v3_x.value == 0.0
     m = widgets.AttentionMatrixExplorer()
-    query, layer = m.precomputed(query=[6, 7], layer=[0, 1]).children[0].children
+    query, layer = m.precomputed(query=[6, 7], layer=[0, 1]).children[1].children
     assert query.label == "7: it"
     assert isinstance(query, widgets.widgets.Dropdown)
     assert layer.label == "layer 2: find the referent"
@@ -670,7 +710,7 @@ def test_pictures_drawn_in_advance_share_a_background_where_they_can(explorer, k
     frames = list(e.frames.values())
     assert len(set(frames)) == len(frames)
     if e.layered:  # one background, and one top layer per picture, in one grid cell
-        picture = box.children[1]
+        picture = box.children[2]
         assert isinstance(picture, widgets.widgets.GridBox)
         assert 'role="presentation"' in picture.children[0].value
         top = re.search(r'base64,([^"]+)', _leaves(picture.children[1])[0].value).group(
@@ -678,7 +718,7 @@ def test_pictures_drawn_in_advance_share_a_background_where_they_can(explorer, k
         )
         assert len(base64.b64decode(top)) < 0.5 * len(frames[0])  # much smaller
     else:
-        assert isinstance(box.children[1], widgets.widgets.Stack)
+        assert isinstance(box.children[2], widgets.widgets.Stack)
 
 
 def _leaves(stack):
