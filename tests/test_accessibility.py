@@ -262,6 +262,16 @@ def _name_and_state(locator) -> tuple[str, str]:
     return (match.group("name"), match.group("rest")) if match else ("", first)
 
 
+def _shown_pressed(button) -> bool:
+    """Whether a toggle button shows itself pressed (ipywidgets' own class)."""
+    return "mod-active" in (button.get_attribute("class") or "").split()
+
+
+def _marked_pressed(button) -> bool:
+    """Whether a toggle button's ARIA state says pressed."""
+    return "[pressed]" in _name_and_state(button)[1]
+
+
 def _soon(condition, seconds=2.0) -> bool:
     """True once ``condition()`` is (the controls' names and states follow their
     changes within a few milliseconds)."""
@@ -347,7 +357,17 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
             else:  # a toggle button: Space presses it, Enter the one pressed before
                 if focused.get_attribute("aria-pressed") is None:
                     problems.append(f"{where} ({label}): no pressed state")
-                if "[pressed]" in rest:
+                # Pressed or not is what the reader sees (the widget's class); the
+                # ARIA state follows a change a moment later (CONTROL_NAMES_JS
+                # waits 30 ms), so it is waited for: read at once, just after Enter
+                # gave this button its press back (below), it could still say "not
+                # pressed", and the test pressed a pressed button, which rightly
+                # changes nothing (the flaky timeout of chapter 6).
+                shown = _shown_pressed(focused)
+                if not _soon(lambda f=focused, p=shown: _marked_pressed(f) == p):
+                    state = "pressed" if shown else "not pressed"
+                    problems.append(f"{where} ({label}): shown {state}, not so marked")
+                if shown:
                     continue  # pressing it changes nothing; its neighbours are tested
                 pressed_before = page.evaluate(
                     f"""() => document.querySelector(
@@ -359,7 +379,7 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
                     continue
                 page.keyboard.press("Space")
                 _wait_picture(page, i, changed_from=before)
-                if not _soon(lambda f=focused: "[pressed]" in _name_and_state(f)[1]):
+                if not _soon(lambda f=focused: _marked_pressed(f)):
                     problems.append(f"{where} ({label}): not marked pressed")
                 # back to the one pressed before, with Tab or Shift+Tab, and Enter
                 ids = [c["id"] for c in controls]
@@ -374,6 +394,8 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
                         break
                 page.keyboard.press("Enter")
                 _wait_picture(page, i, back_to=before)
+                if not _soon(lambda f=focused: not _marked_pressed(f)):
+                    problems.append(f"{where} ({label}): still marked pressed")
                 focused.focus()  # Tab goes on from here
     assert not problems, f"{name}:\n  " + "\n  ".join(problems)
 
