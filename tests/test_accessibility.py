@@ -20,7 +20,8 @@ in ``tests/test_browser.py``; they skip without Playwright, Chromium or axe-core
 5. Dark mode shows every picture of a chapter (figures and explorers) exactly as light
    mode does: screenshots of what the reader sees of each, in the two modes, are equal
    pixel for pixel, at 1280 and at 390 pixels wide (on a phone, at both ends of an
-   explorer picture that scrolls sideways).
+   explorer picture that scrolls sideways); a picture that the page shows scaled may
+   differ only by the browser's resampling seams (``SCALED_LEVELS``).
 6. On a phone (390 pixels wide) no text in an explorer's picture is smaller than
    ``PHONE_SMALLEST_PX`` (its size in points at the figure's dpi, times the scale at
    which the page shows the picture); every control is at least ``TOUCH_PX`` wide and
