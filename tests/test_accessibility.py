@@ -17,25 +17,36 @@ in ``tests/test_browser.py``; they skip without Playwright, Chromium or axe-core
    lies on an opaque picture (an explorer's transparent top layer on its background),
    so no figure is drawn on the dark page.
 4. At a 1280-pixel-wide window every figure is shown at least ``COLUMN_PX`` wide (or
-   at its full size): the display width that test 5 assumes.
+   at its full size): the display width that test 7 assumes.
+5. Dark mode shows every picture of a chapter (figures and explorers) exactly as light
+   mode does: screenshots of what the reader sees of each, in the two modes, are equal
+   pixel for pixel, at 1280 and at 390 pixels wide (on a phone, at both ends of an
+   explorer picture that scrolls sideways); a picture that the page shows scaled may
+   differ only by the browser's resampling seams (``SCALED_LEVELS``).
+6. On a phone (390 pixels wide) no text in an explorer's picture is smaller than
+   ``PHONE_SMALLEST_PX`` (its size in points at the figure's dpi, times the scale at
+   which the page shows the picture); every control is at least ``TOUCH_PX`` wide and
+   high; a picture that scrolls sideways keeps its layers together; axe-core finds no
+   violation there either.
 
 Without a browser:
 
-5. The smallest text of every figure the package draws (static figures as a notebook
+7. The smallest text of every figure the package draws (static figures as a notebook
    shows them, explorers as they render) reads as at least 9 pt in the book: its size
    times ``DPI / 96`` (a figure pixel is a CSS pixel), times the scale at which the
    text column shows the picture.
-6. Every colour map in those figures is readable in grey scale: its lightness (CIELAB
+8. Every colour map in those figures is readable in grey scale: its lightness (CIELAB
    L*) changes monotonically.
-7. Colour never carries a meaning alone: every legend's entries differ in marker, line
+9. Colour never carries a meaning alone: every legend's entries differ in marker, line
    style, hatch or kind of mark as well; the highlighted bar is hatched and outlined.
-8. Every figure stored in a chapter has alt text that says what it shows.
+10. Every figure stored in a chapter has alt text that says what it shows.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import io
 import json
 import re
@@ -44,6 +55,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.test_browser import PAGES, book, browser  # noqa: F401  (fixtures)
 
@@ -57,6 +69,11 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 #: windows scale pictures down further; the reader can zoom. Test 4 checks it.
 COLUMN_PX = 672
 CSS_DPI = 96  # CSS pixels per inch: a figure pixel (at DPI) is one CSS pixel
+#: A phone's window (CSS pixels), the smallest text it may show in an explorer's
+#: picture (CSS pixels), the smallest control it may offer a finger (WCAG 2.5.8).
+PHONE = {"width": 390, "height": 844}
+PHONE_SMALLEST_PX = 8.0
+TOUCH_PX = 24
 SMALLEST_PT = 9.0
 #: Alt text that names the kind of thing and not what it shows.
 GENERIC = re.compile(
@@ -222,6 +239,26 @@ EXPLORER_PAGES = [
     "chapters/13_learning",
 ]
 
+
+@pytest.mark.browser
+@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("name", EXPLORER_PAGES)
+def test_axe_finds_no_violation_on_a_phone(reader, axe_source, name, mode):
+    """Where an explorer's picture scrolls sideways in its own box (narrow screens),
+    the box must take the keyboard focus (axe-core: scrollable-region-focusable)."""
+    r = reader(width=PHONE["width"], height=PHONE["height"], mode=mode)
+    page = r.open(name)
+    page.add_script_tag(content=axe_source)
+    violations = page.evaluate(AXE_RUN)
+    listing = "\n".join(
+        f"  {v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['help']}; "
+        f"first: {v['nodes'][:3]}"
+        for v in violations
+    )
+    assert not violations, f"axe-core on {name} ({mode}, a phone):\n{listing}"
+    assert r.errors == []
+
+
 # Marks the explorers (outputs with a picture and controls, and the explorers computed
 # in the page) and their controls; returns [[{kind, id}, ...] per explorer]. A group of
 # radio buttons is one control (Tab reaches its checked button; arrows choose).
@@ -271,6 +308,16 @@ def _name_and_state(locator) -> tuple[str, str]:
     first = locator.aria_snapshot().splitlines()[0].strip(" -'")
     match = re.match(r'\w+ "(?P<name>(?:[^"]|"")*)"(?P<rest>.*)', first)
     return (match.group("name"), match.group("rest")) if match else ("", first)
+
+
+def _shown_pressed(button) -> bool:
+    """Whether a toggle button shows itself pressed (ipywidgets' own class)."""
+    return "mod-active" in (button.get_attribute("class") or "").split()
+
+
+def _marked_pressed(button) -> bool:
+    """Whether a toggle button's ARIA state says pressed."""
+    return "[pressed]" in _name_and_state(button)[1]
 
 
 def _soon(condition, seconds=2.0) -> bool:
@@ -374,7 +421,17 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
             else:  # a toggle button: Space presses it, Enter the one pressed before
                 if focused.get_attribute("aria-pressed") is None:
                     problems.append(f"{where} ({label}): no pressed state")
-                if "[pressed]" in rest:
+                # Pressed or not is what the reader sees (the widget's class); the
+                # ARIA state follows a change a moment later (CONTROL_NAMES_JS
+                # waits 30 ms), so it is waited for: read at once, just after Enter
+                # gave this button its press back (below), it could still say "not
+                # pressed", and the test pressed a pressed button, which rightly
+                # changes nothing (the flaky timeout of chapter 6).
+                shown = _shown_pressed(focused)
+                if not _soon(lambda f=focused, p=shown: _marked_pressed(f) == p):
+                    state = "pressed" if shown else "not pressed"
+                    problems.append(f"{where} ({label}): shown {state}, not so marked")
+                if shown:
                     continue  # pressing it changes nothing; its neighbours are tested
                 pressed_before = page.evaluate(
                     f"""() => document.querySelector(
@@ -386,7 +443,7 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
                     continue
                 page.keyboard.press("Space")
                 _wait_picture(page, i, changed_from=before)
-                if not _soon(lambda f=focused: "[pressed]" in _name_and_state(f)[1]):
+                if not _soon(lambda f=focused: _marked_pressed(f)):
                     problems.append(f"{where} ({label}): not marked pressed")
                 # back to the one pressed before, with Tab or Shift+Tab, and Enter
                 ids = [c["id"] for c in controls]
@@ -401,6 +458,8 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
                         break
                 page.keyboard.press("Enter")
                 _wait_picture(page, i, back_to=before)
+                if not _soon(lambda f=focused: not _marked_pressed(f)):
+                    problems.append(f"{where} ({label}): still marked pressed")
                 focused.focus()  # Tab goes on from here
     assert not problems, f"{name}:\n  " + "\n  ".join(problems)
 
@@ -469,6 +528,248 @@ def test_figures_are_shown_as_wide_as_the_text_size_test_assumes(reader, name):
         COLUMN_PX,
     )
     assert narrow == []
+
+
+#: Marks every picture a reader sees in the outputs (a figure, or what an explorer
+#: shows: its top layer, its background under it); returns [alt text, whether the page
+#: shows it scaled] for each.
+MARK_PICTURES = """() => Array.from(document.querySelectorAll('main .cell_output img'))
+    .filter(i => i.offsetParent !== null && i.getAttribute('role') !== 'presentation')
+    .map((img, k) => {
+        img.setAttribute('data-a11y-picture', k);
+        const r = img.getBoundingClientRect();
+        return [img.alt, Math.abs(r.width - img.naturalWidth) > 0.5
+                         || Math.abs(r.height - img.naturalHeight) > 0.5];
+    })"""
+#: How much a picture that the page shows scaled may differ between the two modes, and
+#: where (fraction of its pixels). Chromium draws a page in tiles and resamples a
+#: scaled picture in each; where the tiles fall on the picture depends on its place in
+#: the page, which the dark mode moves (its panel around an explorer adds 16 px). Moved
+#: by 1, 8, 16 or 256 px within light mode, a picture of chapter 11 shown at 56 % of its
+#: size changed in 5 to 7 rows of pixels (0.6 to 0.9 % of them) by up to 13 of 255; at
+#: its own size, nothing changes. The theme's dimming changes white by 36, and the
+#: hidden layers by far more.
+SCALED_LEVELS = 16
+SCALED_FRACTION = 0.02
+#: Scrolls picture k into view, and each box that scrolls it sideways to its start or
+#: its end; returns the part of it the reader sees ([left, top, right, bottom] in the
+#: window, CSS pixels: its box less what the boxes around it and the window clip) and
+#: whether a box scrolled it.
+PICTURE_SEEN = """([k, end]) => {
+    const img = document.querySelector(`[data-a11y-picture="${k}"]`);
+    img.scrollIntoView({block: 'center', inline: 'nearest'});
+    const clips = [];
+    let scrolled = false;
+    for (let e = img.parentElement; e && e !== document.body; e = e.parentElement) {
+        const style = getComputedStyle(e);
+        if (style.overflowX === 'visible' && style.overflowY === 'visible') continue;
+        if (e.scrollWidth > e.clientWidth) {
+            e.scrollLeft = end ? e.scrollWidth : 0;
+            scrolled = true;
+        }
+        clips.push(e);
+    }
+    const r = img.getBoundingClientRect();
+    let [left, top, right, bottom] = [r.left, r.top, r.right, r.bottom];
+    for (const e of clips) {
+        const c = e.getBoundingClientRect();
+        left = Math.max(left, c.left + e.clientLeft);
+        top = Math.max(top, c.top + e.clientTop);
+        right = Math.min(right, c.left + e.clientLeft + e.clientWidth);
+        bottom = Math.min(bottom, c.top + e.clientTop + e.clientHeight);
+    }
+    return [[Math.max(left, 0), Math.max(top, 0), Math.min(right, innerWidth),
+             Math.min(bottom, innerHeight)], scrolled];
+}"""
+
+
+def _seen(page, k: int, end: bool) -> tuple[np.ndarray | None, bool]:
+    """A screenshot of what the reader sees of picture k (``MARK_PICTURES``), and
+    whether a box scrolls it sideways.
+
+    The browser puts a picture's edges on whole pixels; the row or column of pixels at
+    an edge can be the ground around it (the page, the explorer's panel), which differs
+    between the colour modes by design, so one pixel is left out at each edge.
+    """
+    (left, top, right, bottom), scrolled = page.evaluate(PICTURE_SEEN, [k, end])
+    x, y = round(left) + 1, round(top) + 1
+    width, height = round(right) - 1 - x, round(bottom) - 1 - y
+    if width <= 0 or height <= 0:
+        return None, scrolled
+    clip = {"x": x, "y": y, "width": width, "height": height}
+    png = page.screenshot(clip=clip, animations="disabled")
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), scrolled
+
+
+def _has_pictures(name: str) -> bool:
+    """Whether the chapter's notebook shows a figure or an explorer's picture."""
+    notebook = json.loads((ROOT / f"{name}.ipynb").read_text(encoding="utf-8"))
+    figures = any(
+        "image/png" in o.get("data", {})
+        for c in notebook["cells"]
+        for o in c.get("outputs", [])
+    )
+    return figures or "<img" in json.dumps(notebook["metadata"].get("widgets", {}))
+
+
+PICTURE_PAGES = [p for p in PAGES if p.startswith("chapters/") and _has_pictures(p)]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, PHONE["width"]])
+@pytest.mark.parametrize("name", PICTURE_PAGES)
+def test_dark_mode_shows_every_picture_as_light_mode_does(reader, name, width):
+    """Pixel for pixel: a picture shown at its own size must be identical; one that the
+    page shows scaled may differ where the browser's raster tiles fall
+    (``SCALED_LEVELS``)."""
+    seen = {}
+    for mode in ("light", "dark"):
+        r = reader(width=width, height=PHONE["height"], mode=mode)
+        page = r.open(name)
+        assert _dark(page) == (mode == "dark")
+        pictures = page.evaluate(MARK_PICTURES)
+        shots = {}
+        for k in range(len(pictures)):
+            shots[k, "start"], scrolls = _seen(page, k, end=False)
+            if scrolls:
+                shots[k, "end"], _ = _seen(page, k, end=True)
+        seen[mode] = pictures, shots
+        assert r.errors == []
+    (pictures, light), (dark_pictures, dark) = seen["light"], seen["dark"]
+    assert pictures, f"no picture on {name}"
+    alts = [alt for alt, _ in pictures]
+    assert [alt for alt, _ in dark_pictures] == alts, "the modes show other pictures"
+    assert light.keys() == dark.keys(), "a picture scrolls sideways in one mode only"
+    problems = []
+    for (k, where), ours in light.items():
+        theirs = dark[k, where]
+        scaled = pictures[k][1] or dark_pictures[k][1]
+        what = f"{alts[k][:70]!r} ({where})"
+        if ours is None or theirs is None:
+            if (ours is None) != (theirs is None):
+                problems.append(f"{what}: seen in one mode only")
+            continue
+        if ours.shape != theirs.shape:
+            problems.append(
+                f"{what}: {ours.shape[1::-1]} px in light mode, "
+                f"{theirs.shape[1::-1]} in dark mode"
+            )
+            continue
+        differ = np.abs(ours.astype(int) - theirs.astype(int)).max(axis=2)
+        count, most = np.count_nonzero(differ), differ.max()
+        if scaled and most <= SCALED_LEVELS and count <= SCALED_FRACTION * differ.size:
+            continue  # the browser's resampling (see SCALED_LEVELS)
+        if count:
+            problems.append(
+                f"{what}: {count} of {differ.size} pixels differ, by up to {most} "
+                f"of 255 ({'scaled' if scaled else 'at its own size'})"
+            )
+            FAILURES.mkdir(parents=True, exist_ok=True)
+            stem = re.sub(r"[^\w.-]+", "_", f"dark_{name}_{width}_{k}_{where}")
+            pair = np.concatenate([ours, theirs], axis=1)
+            Image.fromarray(pair).save(FAILURES / f"{stem}.png")
+    assert not problems, f"{name} at {width} px, light vs dark:\n  " + "\n  ".join(
+        problems
+    )
+
+
+#: Each explorer's picture on the page: [alt text, natural width, shown width].
+EXPLORER_PICTURES = """() => Array.from(
+        document.querySelectorAll('main .cell_output .jupyter-widgets img'))
+    .filter(i => i.offsetParent !== null && i.getAttribute('role') !== 'presentation')
+    .map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().width])"""
+#: Every control of the explorers: [what, width, height].
+CONTROL_BOXES = """() => Array.from(document.querySelectorAll(
+        'main .cell_output .jupyter-widgets :is([role=slider], select, button, '
+        + '[contenteditable=true])'))
+    .filter(c => c.offsetParent !== null)
+    .map(c => [(c.getAttribute('aria-label') || c.textContent || c.tagName).trim()
+               .slice(0, 40), c.getBoundingClientRect().width,
+               c.getBoundingClientRect().height])"""
+
+
+#: For each layered explorer picture: the box that scrolls it sideways is scrolled to
+#: its end; returns [alt text, the part of its top layer the reader sees, the part of
+#: its background] (each a box less what the boxes around it clip).
+LAYERS_SEEN = """() => {
+    const seen = (img) => {
+        const r = img.getBoundingClientRect();
+        let [left, top, right, bottom] = [r.left, r.top, r.right, r.bottom];
+        for (let e = img.parentElement; e !== document.body; e = e.parentElement) {
+            const s = getComputedStyle(e);
+            if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+            const c = e.getBoundingClientRect();
+            left = Math.max(left, c.left + e.clientLeft);
+            top = Math.max(top, c.top + e.clientTop);
+            right = Math.min(right, c.left + e.clientLeft + e.clientWidth);
+            bottom = Math.min(bottom, c.top + e.clientTop + e.clientHeight);
+        }
+        return [left, top, right, bottom].map(v => Math.round(v * 10) / 10);
+    };
+    return Array.from(document.querySelectorAll('main .cell_output'))
+        .map(o => [o.querySelector('img[role="presentation"]'),
+                   Array.from(o.querySelectorAll('img:not([role="presentation"])'))
+                       .find(i => i.offsetParent !== null)])
+        .filter(([background, top]) => background && top)
+        .map(([background, top]) => {
+            for (let e = background.parentElement; e; e = e.parentElement) {
+                if (e.scrollWidth > e.clientWidth
+                    && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)) {
+                    e.scrollLeft = e.scrollWidth;
+                    break;
+                }
+            }
+            return [top.alt, seen(top), seen(background)];
+        });
+}"""
+
+
+@functools.cache
+def _smallest_text_px(explorer: str) -> float:
+    """The size of the smallest text ``explorer`` draws, in pixels of its picture."""
+    fig, _, drawn = _draw(explorer)
+    return min(t.get_fontsize() for t in drawn) * fig.dpi / 72
+
+
+def _drawn_by(alt: str) -> str:
+    """The name of the explorer class whose picture has this alt text."""
+    from selfattention import widgets
+
+    names = [
+        n
+        for n in FIGURE_NAMES
+        if n.endswith("Explorer") and alt.startswith(getattr(widgets, n).PICTURE + " (")
+    ]
+    assert len(names) == 1, f"which explorer draws {alt[:70]!r}? {names}"
+    return names[0]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", EXPLORER_PAGES)
+def test_explorers_can_be_read_and_used_on_a_phone(reader, name):
+    page = reader(width=PHONE["width"], height=PHONE["height"]).open(name)
+    pictures = page.evaluate(EXPLORER_PICTURES)
+    assert pictures, f"no explorer on {name}"
+    problems = []
+    for alt, natural, shown in pictures:
+        # a pixel of the picture is one CSS pixel at its natural size
+        smallest = _smallest_text_px(_drawn_by(alt)) * shown / natural
+        if smallest < PHONE_SMALLEST_PX:
+            problems.append(
+                f"{alt[:60]!r}: {natural} px wide, shown {shown:.0f} px wide: its "
+                f"smallest text is {smallest:.1f} CSS px"
+            )
+    for what, width, height in page.evaluate(CONTROL_BOXES):
+        if min(width, height) < TOUCH_PX:
+            problems.append(f"control {what!r}: {width:.0f} x {height:.0f} px")
+    # a picture that scrolls sideways keeps its layers together
+    for alt, top, background in page.evaluate(LAYERS_SEEN):
+        if top != background:
+            problems.append(
+                f"{alt[:60]!r} scrolled to its end: its top layer shows {top}, "
+                f"its background {background}"
+            )
+    assert not problems, f"{name} on a phone:\n  " + "\n  ".join(problems)
 
 
 # --------------------------------------------------------------------------------------

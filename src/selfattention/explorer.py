@@ -104,11 +104,14 @@ CHOICE_CLASS = "selfattention-choice"
 #: readout is not editable (typing there changed the number shown, not the slider); an
 #: editable readout is a named text box; toggle buttons say which one is pressed; no
 #: label has the tooltip "null"; a dropdown keeps its keys from JupyterLab's
-#: command-mode shortcuts (its arrow keys would select another cell). It watches the
-#: page, so controls drawn later (and redrawn ones) are named too, and installs itself
-#: once. Sent after every live explorer (JupyterLab and Notebook run it: outputs of
-#: code just run are trusted; front ends that run no JavaScript ignore it); the HTML
-#: book loads it on every page (book_ext), so the notebooks do not store it.
+#: command-mode shortcuts (its arrow keys would select another cell). In the HTML book,
+#: a pre-drawn picture wider than a phone's text column scrolls sideways in its own box
+#: (book_assets/book.css); while it does, the box takes the keyboard focus (arrow keys
+#: scroll it) and says what it is. It watches the page, so controls drawn later (and
+#: redrawn ones) are named too, and installs itself once. Sent after every live
+#: explorer (JupyterLab and Notebook run it: outputs of code just run are trusted;
+#: front ends that run no JavaScript ignore it); the HTML book loads it on every page
+#: (book_ext), so the notebooks do not store it.
 CONTROL_NAMES_JS = """
 (function () {
   if (window.selfattentionControlNames) return;
@@ -158,6 +161,15 @@ CONTROL_NAMES_JS = """
     document.querySelectorAll(".widget-label[title=null]").forEach(function (label) {
       set(label, "title", null);
     });
+    var pictures = document.querySelectorAll(".widget-vbox > .jupyter-widgets");
+    pictures.forEach(function (box) {
+      if (!box.querySelector("img")) return;
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      set(box, "tabindex", scrolls ? "0" : null);
+      set(box, "role", scrolls ? "group" : null);
+      set(box, "aria-label", scrolls ? "The picture, wider than the page: " +
+        "scroll it sideways to see all of it" : null);
+    });
   }
   var pending = false;
   function soon() {
@@ -175,6 +187,10 @@ CONTROL_NAMES_JS = """
     attributes: true,
     attributeFilter: ["class", "style", "aria-valuetext", "title", "contenteditable"],
   });
+  // a picture's width is known once it has loaded, and the column's changes with the
+  // window
+  document.addEventListener("load", soon, true);
+  window.addEventListener("resize", soon);
   soon();
 })();
 """.replace("CHOICE", CHOICE_CLASS)
