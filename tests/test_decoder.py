@@ -1,8 +1,8 @@
 """selfattention.decoder: the recall data, causal attention, the KV cache, determinism,
 clear errors, and one full training run (seed 0).
 
-benchmarks/bench_kv_cache.py measures the cache's speed; the accuracy of more seeds and
-of one layer is measured by hand (see the module's constants).
+benchmarks/bench_recall.py measures the accuracy of more seeds and of one layer, and the
+training time; benchmarks/bench_kv_cache.py the cache's speed and memory.
 """
 
 from __future__ import annotations
@@ -262,7 +262,7 @@ def test_a_fresh_process_gives_identical_losses(short_run):
 #: settings. A changed step size, schedule, batch, initialisation or data fails this
 #: test; float rounding on another CPU moves the number far less than the tolerance.
 GOLDEN_STEPS = 60
-GOLDEN_LOSS = float("nan")
+GOLDEN_LOSS = 1.2315075
 
 
 def test_the_training_settings_give_the_golden_loss():
@@ -338,9 +338,9 @@ def test_the_trained_model_recalls_from_its_context(trained, data):
 
 
 def test_the_trained_model_writes_the_same_with_and_without_the_cache(trained, data):
-    for text in data.held_out[:10]:
-        assert trained.complete(text.prompt, max_new_words=4) == trained.complete(
-            text.prompt, max_new_words=4, use_cache=False
+    for text in [text for text in data.held_out if len(text.facts) < 4][:10]:
+        assert trained.complete(text.prompt, max_new_words=6) == trained.complete(
+            text.prompt, max_new_words=6, use_cache=False
         )
 
 
@@ -386,6 +386,7 @@ def test_head_scores_measure_what_they_say(short_run):
         ("induction", 0),
     ):
         np.testing.assert_array_equal(getattr(one, kind), value)
+
     class LooksTwoBack(LooksBack):
         back = 2
 

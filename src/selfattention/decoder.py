@@ -436,7 +436,8 @@ class RecallResult:
     data: RecallData
     losses: np.ndarray  # (steps,): the mean next-word loss of each training batch
     accuracy: float  # on the held-out texts: the answer is the highest-scoring word
-    train_accuracy: float  # the same on the training texts
+    # the same on as many training texts
+    train_accuracy: float
     seed: int
     device: torch.device
 
@@ -562,7 +563,9 @@ def train_recall_model(
             data=data,
             losses=np.array(losses),
             accuracy=_accuracy(model, data.held_out, data.vocabulary, device),
-            train_accuracy=_accuracy(model, data.train, data.vocabulary, device),
+            train_accuracy=_accuracy(
+                model, data.train[: len(data.held_out)], data.vocabulary, device
+            ),
             seed=seed,
             device=device,
         )
