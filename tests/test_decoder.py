@@ -19,7 +19,7 @@ import torch
 from selfattention import decoder
 from selfattention.examples import SentenceError
 
-from .conftest import HAS_CUDA
+from .conftest import HAS_CUDA, requires_cuda
 
 SHORT = 30  # steps of the short runs: the loss falls clearly, nothing is learned yet
 
@@ -317,6 +317,18 @@ def test_bad_arguments_are_refused(kwargs, message):
 def test_asking_for_cuda_without_cuda_is_a_clear_error():
     with pytest.raises(RuntimeError, match="CUDA is not available"):
         decoder.train_recall_model(steps=1, device="cuda")
+
+
+@requires_cuda
+@pytest.mark.gpu
+def test_training_and_the_cache_on_cuda(short_run, data):
+    r = decoder.train_recall_model(seed=0, steps=SHORT, device="cuda", data=data)
+    assert next(r.model.parameters()).is_cuda
+    # same start; float32 sums in another order
+    np.testing.assert_allclose(r.losses, short_run.losses, rtol=1e-2)
+    for text in data.held_out[:5]:
+        assert r.complete(text.prompt) == r.complete(text.prompt, use_cache=False)
+    assert r.attention(text.prompt)[0].shape[0] == decoder.HEADS
 
 
 # The trained model (one full run) -----------------------------------------------------
