@@ -130,7 +130,8 @@
       const { fill, ink } = colorOf(value, vmin, vmax);
       const x = left + j * cell, y = top + i * cellHeight;
       // a hair wider than the cell: no seams between cells
-      node(svg, "rect", { x, y, width: cell + 0.5, height: cellHeight + 0.5, fill });
+      node(svg, "rect", { x, y, width: cell + 0.5, height: cellHeight + 0.5, fill,
+        class: "sa-cell" });
       if (annotate) {
         text(svg, x + cell / 2, y + cellHeight / 2, fixed(value), "middle",
           { "dominant-baseline": "central", fill: ink, class: "sa-value" });
