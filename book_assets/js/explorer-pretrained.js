@@ -58,8 +58,9 @@
     root.replaceChildren();
     root.classList.add("sa-explorer", "sa-pretrained");
     element(root, "p", { class: "sa-intro", id: `${id}-intro` },
-      "all-MiniLM-L6-v2, computed for the book's sentences: choose a sentence, a query "
-      + "token, a layer and a head. To type your own sentence, load the model into the page.");
+      "The attention of all-MiniLM-L6-v2, computed for the book's sentences when the book "
+      + "was built: choose a sentence, a query token, a layer and a head. To type your own "
+      + "sentence, load the model into the page.");
     root.setAttribute("role", "group");
     root.setAttribute("aria-labelledby", `${id}-intro`);
     const controls = element(root, "div", { class: "sa-controls" });
@@ -122,7 +123,9 @@
       const w = attentions[state.layer][state.head]; // (n, n)
       const i = state.query;
       const labels = sa.draw.shortLabels(tokens);
-      state.width = picture.clientWidth;
+      // the picture's width, kept by the ResizeObserver below (reading it here would
+      // lay the whole page out again at every redraw)
+      state.width = state.width || picture.clientWidth;
       const layout = sa.draw.columns(state.width || 640, tokens.length, labels);
       const name = `layer ${state.layer + 1}, head ${state.head + 1}`;
       const row = i === null ? "" : `; the row of "${tokens[i]}" is outlined`;
@@ -212,6 +215,7 @@
         load.textContent = `Try again to load the model (${megabytes(state.bytes)})`;
         root.dataset.state = "failed";
         say(`The model could not be loaded: ${err.message}`, true);
+        load.focus();
         return;
       }
       input = element(null, "input", {
@@ -264,8 +268,12 @@
     pick(layerRadios, "layer");
     pick(headRadios, "head");
     load.addEventListener("click", loadModel);
-    new ResizeObserver(() => {
-      if (state.result && picture.clientWidth !== state.width) draw();
+    new ResizeObserver(([entry]) => {
+      const width = Math.round(entry.contentBoxSize[0].inlineSize);
+      if (state.result && width !== state.width) {
+        state.width = width;
+        draw();
+      }
     }).observe(picture);
 
     layerRadios[state.layer].checked = true;
