@@ -106,54 +106,62 @@ TIME_CALLS = """async sentences => {
 }"""
 
 
+#: Until the browser has made the frame that shows what was just drawn.
+FRAME = "new Promise((r) => requestAnimationFrame(() => setTimeout(r)))"
 #: Click the explorer's button: the time until its first picture computed by the model
-#: (the explorer's state turns "live" when it is drawn).
-TIME_CLICK = """async () => {
+#: is on screen (the explorer's state turns "live" when it is drawn).
+TIME_CLICK = f"""async () => {{
     const e = document.querySelector('.sa-pretrained');
-    const live = new Promise((resolve) => new MutationObserver(() => {
-        if (e.dataset.state === 'live') resolve(performance.now());
-    }).observe(e, {attributes: true, attributeFilter: ['data-state']}));
+    const live = new Promise((resolve) => new MutationObserver(() => {{
+        if (e.dataset.state === 'live') resolve();
+    }}).observe(e, {{attributes: true, attributeFilter: ['data-state']}}));
     const start = performance.now();
     e.querySelector('button').click();
-    return (await live) - start;
-}"""
-#: Each sentence typed into the explorer's text box: the time until its new picture.
-TIME_TYPED = """async (sentences) => {
+    await live;
+    await {FRAME};
+    return performance.now() - start;
+}}"""
+#: Each sentence typed into the explorer's text box: the time until its new picture
+#: is on screen.
+TIME_TYPED = f"""async (sentences) => {{
     const e = document.querySelector('.sa-pretrained');
     const box = e.querySelector('input[type=text]');
     const heatmap = e.querySelector('.sa-heatmap');
     const times = [];
-    for (const s of sentences) {
-        const drawn = new Promise((resolve) => {
-            const watch = new MutationObserver(() => {
+    for (const s of sentences) {{
+        await {FRAME};
+        const drawn = new Promise((resolve) => {{
+            const watch = new MutationObserver(() => {{
                 watch.disconnect();
-                resolve(performance.now());
-            });
-            watch.observe(heatmap, {childList: true});
-        });
+                resolve();
+            }});
+            watch.observe(heatmap, {{childList: true}});
+        }});
         const start = performance.now();
         box.value = s;
         box.dispatchEvent(new Event('input'));
-        times.push((await drawn) - start);
-    }
+        await drawn;
+        await {FRAME};
+        times.push(performance.now() - start);
+    }}
     return times;
-}"""
-#: Without the model: a click on each head in turn, the time until its new picture
-#: (drawn at once; the next frame shows it).
-TIME_HEADS = """async (rounds) => {
+}}"""
+#: Without the model: a click on each head in turn, the time until its new picture is
+#: on screen (it is drawn at once).
+TIME_HEADS = f"""async (rounds) => {{
     const e = document.querySelector('.sa-pretrained');
     const heads = Array.from(e.querySelectorAll('fieldset')[1]
         .querySelectorAll('input[type=radio]'));
     const times = [];
-    for (let k = 0; k < rounds * heads.length; k++) {
-        await new Promise((r) => requestAnimationFrame(() => setTimeout(r)));
+    for (let k = 0; k < rounds * heads.length; k++) {{
+        await {FRAME};
         const start = performance.now();
         heads[(k + 2) % heads.length].click();
-        await new Promise((r) => requestAnimationFrame(r));
+        await {FRAME};
         times.push(performance.now() - start);
-    }
+    }}
     return times;
-}"""
+}}"""
 
 
 def main() -> None:

@@ -222,12 +222,14 @@
         type: "text", id: sentenceId, autocomplete: "off", spellcheck: "false",
         autocapitalize: "off", "aria-describedby": `${id}-message`,
       });
-      input.value = sentence;
+      // the sentence chosen now (the reader may have chosen the other one meanwhile)
+      input.value = data.sentences[Number(book.value)].sentence;
       book.replaceWith(input);
       input.addEventListener("input", compute);
       model.hidden = true;
       input.focus();
-      await shown(sentence, result);
+      if (input.value === sentence) await shown(sentence, result);
+      else await compute();
     }
 
     function offerModel() {

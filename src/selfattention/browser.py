@@ -31,6 +31,7 @@ __all__ = [
     "book_data",
     "hand_built_data",
     "pretrained_data",
+    "pretrained_key",
     "style_data",
     "write_data_js",
     "write_pretrained_js",
