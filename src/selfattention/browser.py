@@ -131,6 +131,12 @@ def pretrained_data(sentences=PRETRAINED_SENTENCES) -> dict:
     from . import pretrained, widgets
 
     shown = inspect.signature(widgets.PretrainedExplorer).parameters
+    missing = sorted({"layer", "head", "query"} - set(shown))
+    if missing:
+        raise TypeError(
+            f"widgets.PretrainedExplorer takes no {', '.join(missing)}: the in-page "
+            "explorer starts where the Python one does (say where in pretrained_data)"
+        )
     data = {
         "model": pretrained.MODEL_ID,
         "maxTokens": pretrained.MAX_TOKENS,
