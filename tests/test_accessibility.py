@@ -34,6 +34,7 @@ Without a browser:
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
@@ -486,7 +487,8 @@ def _figures():
     tokens, it = result.tokens, result.tokens.index("it")
     other = examples.tokenize("the dog was tired")
     x_other, x = examples.embed(other), examples.embed(tokens)
-    _, cross = attention(x_other, x, x)
+    _, plain = attention(2 * x, 2 * x, x)  # chapter 2: W_Q = W_K = 2I
+    _, cross = attention(2 * x_other, 2 * x, x)
     words = examples.tokenize("the animal was too tired")
     x_words = 2 * examples.embed(words)
     _, full = attention(x_words, x_words, x_words)
@@ -527,17 +529,19 @@ def _figures():
             "heatmaps",
             lambda: plotting.heatmaps(
                 [
-                    (result.weights[1], tokens, tokens, "self-attention: 11 × 11"),
+                    (plain, tokens, tokens, "self-attention: 11 × 11"),
                     (cross, other, tokens, "cross-attention: 4 × 11"),
                 ],
-                height=4.2,
+                height=6.4,
+                vmax=None,
+                stacked=True,
             ),
         ),
         (
             "heatmaps_annotated",
             lambda: plotting.heatmaps(
                 [(full, words, words, "no mask"), (causal, words, words, "causal")],
-                height=4,
+                height=3.6,
                 annotate=True,
             ),
         ),
@@ -596,6 +600,15 @@ def _figures():
         (
             "small_multiples_grid",
             lambda: plotting.small_multiples(heads, title="the 72 attention matrices"),
+        ),
+        (
+            "head_rows",
+            lambda: plotting.head_rows(
+                heads[3, :, 10],
+                [f"token{j}" for j in range(16)],
+                query="it",
+                title='Layer 4 of all-MiniLM-L6-v2: the row of "it" in each head',
+            ),
         ),
         (
             "position_heatmap",
@@ -775,6 +788,32 @@ def test_every_stored_figure_has_alt_text_that_says_what_it_shows(path):
         if problem:
             problems.append(f"cell {i}: {problem} (metadata mystnb.image.alt)")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_stored_figure_is_narrow_enough_for_its_smallest_text(path):
+    """The package's smallest text is ``plotting.SMALL`` points at ``plotting.DPI``; a
+    stored picture wider than the text column is shrunk in the book, text included.
+    Wider than this limit (700 px), text of ``SMALL`` points reads as less than 9
+    (chapter 2's heatmaps, drawn 1109 px wide, showed 9-point labels as 5.5 points: the
+    text-size test above measures each kind of figure, not the width a chapter asks
+    for)."""
+    from PIL import Image
+
+    from selfattention import plotting
+
+    limit = COLUMN_PX * plotting.DPI / CSS_DPI * plotting.SMALL / SMALLEST_PT
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    too_wide = []
+    for i, cell in enumerate(cells):
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png is None:
+                continue
+            width = Image.open(io.BytesIO(base64.b64decode(png))).size[0]
+            if width > limit:
+                too_wide.append(f"cell {i}: {width} px wide (at most {limit:.0f})")
+    assert not too_wide, "\n".join(too_wide)
 
 
 def test_generic_alt_texts_are_recognised():

@@ -15,6 +15,10 @@
   "use strict";
 
   const { element, field, choice, tokenChoice } = sa.explorers;
+  // Python's str.isspace(), and the characters the tokenizer may drop: control and
+  // format characters, combining marks, the replacement character
+  const SPACE = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/;
+  const DROPPABLE = /[\p{C}\p{M}\ufffd]/u;
   let made = 0;
 
   function decode(entry, layers, heads) {
@@ -40,15 +44,31 @@
 
   const megabytes = (bytes) => `${Math.max(1, Math.round(bytes / 1e6))} MB`;
 
-  async function unknownWords(sentence) {
-    // The words (as typed, split at white space) in which the model's tokenizer finds
-    // something its vocabulary lacks: it reads them as [UNK].
-    const words = Array.from(new Set(sentence.split(/\s+/).filter(Boolean)));
-    const found = [];
-    for (const word of words) {
-      if ((await sa.miniLM.tokenize(word)).includes("[UNK]")) found.push(word);
+  async function unread(sentence) {
+    // What of the sentence the model did not read as it was typed, as the Python
+    // explorer says it (pretrained.Recomputed.unread): the typed pieces that became
+    // [UNK], and the characters no token covers (control and zero-width characters, a
+    // combining accent on no letter), each once.
+    const unknown = new Set(), leftOut = new Set();
+    for (const piece of await sa.miniLM.pieces(sentence)) {
+      if ((await sa.miniLM.tokenize(piece)).includes("[UNK]")) unknown.add(piece);
     }
-    return found;
+    const chars = Array.from(sentence);
+    for (const [k, ch] of chars.entries()) {
+      if (!DROPPABLE.test(ch)) continue;
+      const onLetter = /\p{M}/u.test(ch) && k > 0 && !SPACE.test(chars[k - 1]);
+      if (!onLetter && (await sa.miniLM.tokenize(ch)).length === 2) leftOut.add(ch);
+    }
+    const shown = (ch) => (/[\p{C}\p{Z}\p{M}]/u.test(ch)
+      ? `U+${ch.codePointAt(0).toString(16).toUpperCase().padStart(4, "0")}` : ch);
+    const notes = [];
+    if (unknown.size) {
+      notes.push(`Not in the model's vocabulary, so read as [UNK]: ${[...unknown].join(" ")}`);
+    }
+    if (leftOut.size) {
+      notes.push(`Left out by the tokenizer: ${[...leftOut].map(shown).join(" ")}`);
+    }
+    return notes.join(". ");
   }
 
   function pretrainedExplorer(root) {
@@ -94,8 +114,8 @@
     const state = {
       result: null, // {tokens, attentions} shown now
       decoded: {}, // the book's sentences, decoded when first shown
-      wanted: root.dataset.query || first.query || "it",
-      query: null, // index in result.tokens, or null: the reader picks
+      wanted: root.dataset.query || first.query || "it", // before the first picture
+      query: 0, // the query token's index in result.tokens
       layer: Number(root.dataset.layer || first.layer || 1) - 1,
       head: Number(root.dataset.head || first.head || 1) - 1,
       bytes: 0, // the model's download (miniLM.info)
@@ -110,11 +130,16 @@
     }
 
     function show(result) {
+      // New tokens: the query token shown so far if it is there, else "it", else the
+      // first token after [CLS] (as the Python explorer: never a silent [CLS]).
       const old = state.result && state.result.tokens.join("\u0000");
-      state.result = result;
-      if (old !== result.tokens.join("\u0000")) {
-        state.query = tokenChoice(select, result.tokens, [state.wanted, "it"]);
+      const tokens = result.tokens;
+      if (old !== tokens.join("\u0000")) {
+        const shown = state.result ? state.result.tokens[state.query] : state.wanted;
+        const first = tokens[tokens.length > 2 ? 1 : 0];
+        state.query = tokenChoice(select, tokens, [shown, "it", first]);
       }
+      state.result = result;
       draw();
     }
 
@@ -128,20 +153,16 @@
       state.width = state.width || picture.clientWidth;
       const layout = sa.draw.columns(state.width || 640, tokens.length, labels);
       const name = `layer ${state.layer + 1}, head ${state.head + 1}`;
-      const row = i === null ? "" : `; the row of "${tokens[i]}" is outlined`;
       sa.draw.heatmap(heatmapBox, w, tokens, null, {
         layout, title: name, highlightRow: i,
         label: `Heatmap of the attention matrix of all-MiniLM-L6-v2, ${name}, `
           + `${tokens.length} tokens as rows (queries) and columns (keys), in order: `
-          + `${tokens.join(", ")}${row}.`,
+          + `${tokens.join(", ")}; the row of "${tokens[i]}" is outlined.`,
       });
-      const title = i === null ? "choose a query token" : `row of "${tokens[i]}": where it looks`;
-      sa.draw.bars(barsBox, i === null ? null : w[i], tokens, {
-        layout: { ...layout }, title, highlight: i,
-        message: "Choose a query token to see its row.",
-        label: i === null ? "No row shown: choose a query token."
-          : `Bars: the row of "${tokens[i]}" in ${name}, the weight it gives each token: `
-            + tokens.map((t, k) => `${t} ${sa.draw.fixed(w[i][k])}`).join(", ") + ".",
+      sa.draw.bars(barsBox, w[i], tokens, {
+        layout: { ...layout }, title: `row of "${tokens[i]}": where it looks`, highlight: i,
+        label: `Bars: the row of "${tokens[i]}" in ${name}, the weight it gives each token: `
+          + tokens.map((t, k) => `${t} ${sa.draw.fixed(w[i][k])}`).join(", ") + ".",
       });
     }
 
@@ -152,14 +173,11 @@
     }
 
     async function shown(sentence, result) {
-      // a result of the model, with a note on what it read as [UNK]
-      const unknown = result.tokens.includes("[UNK]") ? await unknownWords(sentence) : [];
+      // a result of the model, with a note on what it did not read as typed
+      const note = await unread(sentence);
       if (state.typed !== null) return; // the reader typed on meanwhile
       show(result);
-      say(unknown.length
-        ? "Not in the model's vocabulary, so it reads them as [UNK] (unknown): "
-          + unknown.slice(0, 6).join(" ") + (unknown.length > 6 ? " …" : "")
-        : "");
+      say(note);
       root.dataset.state = "live";
     }
 
@@ -251,12 +269,7 @@
 
     book.addEventListener("change", () => showBook(Number(book.value)));
     select.addEventListener("change", () => {
-      state.query = select.value === "" ? null : Number(select.value);
-      if (state.query !== null) {
-        state.wanted = state.result.tokens[state.query];
-        const placeholder = select.querySelector('option[value=""]');
-        if (placeholder) placeholder.remove();
-      }
+      state.query = Number(select.value);
       draw();
     });
     const pick = (radios, key) => radios.forEach((radio, k) => {

@@ -251,10 +251,11 @@ def hand_built_layers(strength: float = STRENGTH) -> tuple[Layer, Layer]:
     """Two self-attention layers, written by hand,
     that resolve "it" in the book's sentence.
 
-    Every non-zero entry is one rule. A query and a key that share a role score
-    ``strength²`` (divided by √d_k); everything else scores 0. The values pass on
-    features; each token's new vector is its old vector plus what it gathered
-    (a residual connection, see ``contextualize``).
+    Every non-zero entry is one rule, and every rule has the same ``strength``. A query
+    and a key that share a role score ``strength²`` times the two features involved
+    (divided by √d_k); everything else scores 0. The values pass on features; each
+    token's new vector is its old vector plus what it gathered (a residual
+    connection, see ``contextualize``).
     """
     s = strength
     # Layer 1, "find the description": a pronoun's query asks for a description; an
@@ -429,7 +430,7 @@ def plain_self_attention(sentence: str | list[str]) -> Contextualized:
 @dataclass(frozen=True)
 class WorkedExample:
     """One row of attention, step by step: the row of "it" in the second hand-built
-    layer (chapters 3-5).
+    layer (chapters 3-5). ``weights`` is that row of the attention matrix A.
     """
 
     tokens: list[str]
