@@ -348,8 +348,8 @@ MUTANTS = {
     ),
     "a column shown as the row": (
         "explorer-pretrained.js",
-        "i === null ? null : w[i], tokens",
-        "i === null ? null : w.map((r) => r[i]), tokens",
+        "sa.draw.bars(barsBox, w[i], tokens",
+        "sa.draw.bars(barsBox, w.map((r) => r[i]), tokens",
     ),
     "layers and heads decoded in the wrong order": (
         "explorer-pretrained.js",

@@ -55,7 +55,7 @@
     }
     const chars = Array.from(sentence);
     for (const [k, ch] of chars.entries()) {
-      if (!DROPPABLE.test(ch)) continue;
+      if (SPACE.test(ch) || !DROPPABLE.test(ch)) continue;
       const onLetter = /\p{M}/u.test(ch) && k > 0 && !SPACE.test(chars[k - 1]);
       if (!onLetter && (await sa.miniLM.tokenize(ch)).length === 2) leftOut.add(ch);
     }
