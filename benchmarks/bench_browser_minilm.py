@@ -10,6 +10,12 @@ headless Chromium, offline, and measures in the page (``performance.now``):
   (nothing cached): the download, onnxruntime's start, the tokenizer, one run.
   Target: at most 5 s.
 - every call after that, for sentences of 8, 16 and 32 tokens. Target: at most 300 ms.
+- chapter 12's explorer (``book_assets/js/explorer-pretrained.js``), in a fresh
+  context: from the click on its button to its first picture computed by the model
+  (target: 5 s, as the first call); then from a sentence typed into its text box to its
+  new picture, for 8, 16 and 32 tokens (target: 300 ms); and, without the model, from a
+  click on another head to the new picture (target: 100 ms, as chapter 6's typed
+  sentence).
 
 Prints medians (and the fastest time: on a busy machine the medians mostly measure the
 other processes) with their ratio to the target, the machine's load, and the sizes of
@@ -38,6 +44,8 @@ CHROMIUM = os.environ.get("SELFATTENTION_CHROMIUM", "/usr/bin/chromium")
 FIRST_TARGET_MS = 5000.0
 NEXT_TARGET_MS = 300.0
 LENGTHS = (8, 16, 32)
+REDRAW_TARGET_MS = 100.0
+CHAPTER = "chapters/12_real_model.html"
 
 
 def serve(folder: Path):
@@ -64,8 +72,9 @@ def sentences_of(tokenizer, n: int, count: int) -> list[str]:
     return found[:count]
 
 
-def open_page(browser, url):
-    context = browser.new_context()
+def open_page(browser, url, name="intro.html"):
+    """A page of the book, offline; minilm.js added unless the page has it."""
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     page.route(
         "**/*",
@@ -75,9 +84,14 @@ def open_page(browser, url):
             else r.abort()
         ),
     )
-    page.goto(url + "intro.html")
-    page.add_script_tag(url=url + "_static/js/minilm.js")
+    page.goto(url + name)
+    if name == "intro.html":
+        page.add_script_tag(url=url + "_static/js/minilm.js")
     page.wait_for_load_state("networkidle")
+    if name == CHAPTER:  # the explorer drawn and its button offered
+        page.wait_for_function(
+            "() => document.querySelector('.sa-pretrained').dataset.state === 'ready'"
+        )
     return context, page
 
 
@@ -92,10 +106,71 @@ TIME_CALLS = """async sentences => {
 }"""
 
 
+#: Until the browser has made the frame that shows what was just drawn.
+FRAME = "new Promise((r) => requestAnimationFrame(() => setTimeout(r)))"
+#: Click the explorer's button: the time until its first picture computed by the model
+#: is on screen (the explorer's state turns "live" when it is drawn).
+TIME_CLICK = f"""async () => {{
+    const e = document.querySelector('.sa-pretrained');
+    const live = new Promise((resolve) => new MutationObserver(() => {{
+        if (e.dataset.state === 'live') resolve();
+    }}).observe(e, {{attributes: true, attributeFilter: ['data-state']}}));
+    const start = performance.now();
+    e.querySelector('button').click();
+    await live;
+    await {FRAME};
+    return performance.now() - start;
+}}"""
+#: Each sentence typed into the explorer's text box: the time until its new picture
+#: is on screen.
+TIME_TYPED = f"""async (sentences) => {{
+    const e = document.querySelector('.sa-pretrained');
+    const box = e.querySelector('input[type=text]');
+    const heatmap = e.querySelector('.sa-heatmap');
+    const times = [];
+    for (const s of sentences) {{
+        await {FRAME};
+        const drawn = new Promise((resolve) => {{
+            const watch = new MutationObserver(() => {{
+                watch.disconnect();
+                resolve();
+            }});
+            watch.observe(heatmap, {{childList: true}});
+        }});
+        const start = performance.now();
+        box.value = s;
+        box.dispatchEvent(new Event('input'));
+        await drawn;
+        await {FRAME};
+        times.push(performance.now() - start);
+    }}
+    return times;
+}}"""
+#: Without the model: a click on each head in turn, the time until its new picture is
+#: on screen (it is drawn at once).
+TIME_HEADS = f"""async (rounds) => {{
+    const e = document.querySelector('.sa-pretrained');
+    const heads = Array.from(e.querySelectorAll('fieldset')[1]
+        .querySelectorAll('input[type=radio]'));
+    const times = [];
+    for (let k = 0; k < rounds * heads.length; k++) {{
+        await {FRAME};
+        const start = performance.now();
+        heads[(k + 2) % heads.length].click();
+        await {FRAME};
+        times.push(performance.now() - start);
+    }}
+    return times;
+}}"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--first", type=int, default=5, help="fresh first calls")
     parser.add_argument("--next", type=int, default=15, help="calls per length")
+    parser.add_argument(
+        "--clicks", type=int, default=3, help="fresh clicks on the explorer's button"
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -129,6 +204,29 @@ def main() -> None:
                 times = page.evaluate(TIME_CALLS, sentences_of(tokenizer, n, args.next))
                 rows.append((f"next call, {n} tokens", times, NEXT_TARGET_MS))
             context.close()
+            # chapter 12's explorer
+            context, page = open_page(browser, url, CHAPTER)
+            times = page.evaluate(TIME_HEADS, 2)
+            rows.append(
+                ("explorer, no model: head clicked to picture", times, REDRAW_TARGET_MS)
+            )
+            context.close()
+            clicks = []
+            for k in range(args.clicks):
+                context, page = open_page(browser, url, CHAPTER)
+                clicks.append(page.evaluate(TIME_CLICK))
+                if k < args.clicks - 1:  # the last one types next
+                    context.close()
+            rows.append(
+                ("explorer: button clicked to first picture", clicks, FIRST_TARGET_MS)
+            )
+            for n in LENGTHS:
+                sentences = sentences_of(tokenizer, n, args.next)
+                times = page.evaluate(TIME_TYPED, sentences)
+                rows.append(
+                    (f"explorer: typed, {n} tokens, to picture", times, NEXT_TARGET_MS)
+                )
+            context.close()
             browser.close()
     finally:
         server.shutdown()
@@ -136,7 +234,7 @@ def main() -> None:
     print(
         f"{os.cpu_count()} CPUs, load average {load[0]:.1f} (1 min), "
         f"{load[1]:.1f} (5 min); medians; first calls: {args.first}, "
-        f"next calls: {args.next} per length"
+        f"next calls: {args.next} per length, explorer clicks: {args.clicks}"
     )
     print()
     print("| what | median (ms) | fastest (ms) | target (ms) | median / target |")

@@ -227,6 +227,16 @@ LIVE_SCRIPTS = [
 #: The mark of a page that holds such an explorer (a raw HTML element in a markdown
 #: cell, ``<div class="selfattention-live" data-explorer="hand-built"></div>``).
 LIVE_MARK = 'class="selfattention-live"'
+#: Chapter 12's explorer (all-MiniLM-L6-v2) needs more, loaded after LIVE_SCRIPTS on
+#: the pages that have it: the book's sentences through the model (written by the
+#: build, once, when the first such page is written), the in-page model's loader
+#: (which downloads nothing until the reader asks) and the explorer.
+PRETRAINED_MARK = 'data-explorer="pretrained"'
+PRETRAINED_SCRIPTS = [
+    "js/pretrained-data.js",
+    "js/minilm.js",
+    "js/explorer-pretrained.js",
+]
 
 
 def _write_live_data(app):
@@ -240,10 +250,30 @@ def _write_live_data(app):
     browser.write_data_js(Path(app.outdir) / "_static" / LIVE_SCRIPTS[0])
 
 
+def _write_pretrained_data(app):
+    """Write the book's sentences through all-MiniLM-L6-v2 (``selfattention.browser``)
+    into the built book's ``_static/js``, once per build. Loading the model takes
+    seconds: the file is kept beside the built book (``_build/``) and written again
+    only when what it depends on changes (``browser.pretrained_key``)."""
+    if getattr(app, "_selfattention_pretrained_written", False):
+        return
+    from selfattention import browser
+
+    path = Path(app.outdir) / "_static" / PRETRAINED_SCRIPTS[0]
+    name = Path(PRETRAINED_SCRIPTS[0]).name
+    browser.write_pretrained_js(path, reuse=Path(app.outdir).parent / name)
+    app._selfattention_pretrained_written = True
+
+
 def _add_live_scripts(app, pagename, templatename, context, doctree):
     """Load the in-page explorers' scripts on the pages that have such an explorer."""
-    if LIVE_MARK in (context.get("body") or ""):
-        for script in LIVE_SCRIPTS:
+    body = context.get("body") or ""
+    if LIVE_MARK in body:
+        scripts = list(LIVE_SCRIPTS)
+        if PRETRAINED_MARK in body:
+            _write_pretrained_data(app)
+            scripts += PRETRAINED_SCRIPTS
+        for script in scripts:
             app.add_js_file(script, loading_method="defer")
 
 

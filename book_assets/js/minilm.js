@@ -194,6 +194,28 @@
     return { tokens: encoded.tokens.slice(), attentions: nested };
   }
 
+  // The tokenizer alone (half a megabyte; nothing more when the model is loaded already).
+  async function tokenizerOnly() {
+    var cfg = await config();
+    if (!cfg.available) throw fail(cfg.unavailable);
+    return need(cfg, "tokenizer");
+  }
+
+  // The model's WordPiece tokens of a text ([CLS] ... [SEP]), without running the model.
+  miniLM.tokenize = async function (text) {
+    return (await tokenizerOnly()).encode(String(text)).tokens.slice();
+  };
+
+  // The pieces the tokenizer cuts a text into before WordPiece (at spaces, at punctuation and around CJK characters,
+  // which its normalizer sets apart), as typed: a piece the vocabulary cannot spell becomes one [UNK].
+  miniLM.pieces = async function (text) {
+    var tokenizer = await tokenizerOnly();
+    var apart = Array.from(String(text), function (ch) {
+      return /\s/.test(ch) || tokenizer.normalizer.normalize(ch).charAt(0) !== " " ? ch : " " + ch + " ";
+    });
+    return tokenizer.pre_tokenizer.pre_tokenize(apart.join(""));
+  };
+
   // What the first call will download: {available, bytes, unavailable}; downloads nothing but minilm.json.
   miniLM.info = async function () {
     var cfg = await config();

@@ -8,18 +8,37 @@ hand-built matrices, the limits and messages of ``examples.tokenize`` and the pi
 colours into one script, ``window.selfattentionData = {...};``, loaded before the
 library. ``tests/test_browser_compute.py`` compares the browser's results with
 ``examples.contextualize`` on many sentences.
+
+Chapter 12's explorer (``book_assets/js/explorer-pretrained.js``) shows the book's
+sentences through all-MiniLM-L6-v2 before the reader loads the model into the page:
+:func:`write_pretrained_js` writes their attention, as ``pretrained.recompute`` gives
+it, into ``window.selfattentionPretrained = {...};``.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import inspect
 import json
 import unicodedata
 from pathlib import Path
 
 from . import examples
 
-__all__ = ["book_data", "hand_built_data", "style_data", "write_data_js"]
+__all__ = [
+    "book_data",
+    "hand_built_data",
+    "pretrained_data",
+    "pretrained_key",
+    "style_data",
+    "write_data_js",
+    "write_pretrained_js",
+]
+
+#: The sentences chapter 12's explorer shows without the model: the book's two.
+PRETRAINED_SENTENCES = (examples.SENTENCE, examples.SENTENCE_WIDE)
 
 
 def hand_built_data() -> dict:
@@ -97,18 +116,129 @@ def book_data() -> dict:
     return {**hand_built_data(), "style": style_data()}
 
 
+def pretrained_data(sentences=PRETRAINED_SENTENCES) -> dict:
+    """What chapter 12's in-page explorer shows before the model is loaded.
+
+    Each sentence through ``pretrained.recompute`` (the package's own attention on
+    the model's q, k, v, as the Python explorer shows it): its WordPiece tokens and
+    ``our_weights`` (layers, heads, n, n) as float32, little-endian, in base64 (the
+    exact values in a quarter of the text that decimals take). Also the Python
+    explorer's first layer, head and query token (``widgets.PretrainedExplorer``,
+    layers and heads counted from 1 as its controls show them), its limit and
+    messages. Without the model (``pretrained.ModelNotAvailable``) there are no
+    sentences, and ``unavailable`` says why.
+    """
+    from . import pretrained, widgets
+
+    shown = inspect.signature(widgets.PretrainedExplorer).parameters
+    missing = sorted({"layer", "head", "query"} - set(shown))
+    if missing:
+        raise TypeError(
+            f"widgets.PretrainedExplorer takes no {', '.join(missing)}: the in-page "
+            "explorer starts where the Python one does (say where in pretrained_data)"
+        )
+    data = {
+        "model": pretrained.MODEL_ID,
+        "maxTokens": pretrained.MAX_TOKENS,
+        "messages": {
+            "empty": pretrained.EMPTY_SENTENCE,
+            "tooLong": pretrained.TOO_LONG,
+        },
+        "first": {
+            "layer": shown["layer"].default + 1,
+            "head": shown["head"].default + 1,
+            "query": shown["query"].default,
+        },
+        "sentences": [],
+        "unavailable": None,
+    }
+    try:
+        tokenizer, model = pretrained.load()
+    except pretrained.ModelNotAvailable as err:
+        data["unavailable"] = f"This build of the book has no all-MiniLM-L6-v2 ({err})."
+        return data
+    data["layers"] = model.config.num_hidden_layers
+    data["heads"] = model.config.num_attention_heads
+    for sentence in sentences:
+        result = pretrained.recompute(tokenizer, model, sentence)
+        weights = result.our_weights.astype("<f4")  # (layers, heads, n, n)
+        data["sentences"].append(
+            {
+                "sentence": sentence,
+                "tokens": list(result.tokens),
+                "weights": base64.b64encode(weights.tobytes()).decode("ascii"),
+            }
+        )
+    return data
+
+
+def _write_js(
+    path: str | Path, name: str, writer: str, data: dict, note: str = ""
+) -> Path:
+    """Write ``window.<name> = <data as JSON>;`` to ``path`` (UTF-8), after a line
+    that says who wrote it and ``note``; returns the path. Leaves the file untouched
+    when it already says the same."""
+    path = Path(path)
+    text = (
+        f"// Written by selfattention.browser.{writer} (the book's build): "
+        "do not edit.\n"
+        + note
+        + f"window.{name} = "
+        + json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        + ";\n"
+    )
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
 def write_data_js(path: str | Path) -> Path:
     """Write ``window.selfattentionData = {...};`` (``book_data()``) to ``path``
     (UTF-8); returns the path. Leaves the file untouched when it already says the same.
     """
-    path = Path(path)
-    text = (
-        "// Written by selfattention.browser.write_data_js (the book's build): "
-        "do not edit.\n"
-        "window.selfattentionData = "
-        + json.dumps(book_data(), ensure_ascii=False, separators=(",", ":"))
-        + ";\n"
-    )
+    return _write_js(path, "selfattentionData", "write_data_js", book_data())
+
+
+def pretrained_key() -> str:
+    """A digest of everything ``pretrained_data()`` depends on (the sentences, the
+    model's weights, the versions of torch and transformers, the package's code that
+    computes and exports them), known without loading the model."""
+    from importlib import metadata
+
+    from . import pretrained
+
+    here = Path(__file__).parent
+    parts = [
+        json.dumps(PRETRAINED_SENTENCES),
+        pretrained.WEIGHTS_SHA256,
+        *(metadata.version(p) for p in ("torch", "transformers")),
+        *(
+            (here / f"{m}.py").read_text(encoding="utf-8")
+            for m in ("browser", "pretrained", "torch_backend", "_checks", "widgets")
+        ),
+    ]
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def write_pretrained_js(path: str | Path, reuse: str | Path | None = None) -> Path:
+    """Write ``window.selfattentionPretrained = {...};`` (``pretrained_data()``) to
+    ``path``, as :func:`write_data_js` does; returns the path.
+
+    Loading the model takes seconds: with ``reuse``, a file this function wrote before
+    (in ``reuse``) is copied when its key (``pretrained_key``, on its second line) is
+    still the same, and written there first otherwise.
+    """
+    path, key = Path(path), f"// key: {pretrained_key()}\n"
+    if reuse is None:
+        data = pretrained_data()
+        writer = "write_pretrained_js"
+        return _write_js(path, "selfattentionPretrained", writer, data, key)
+    reuse = Path(reuse)
+    lines = reuse.read_text(encoding="utf-8").splitlines(True) if reuse.exists() else []
+    if lines[1:2] != [key]:
+        write_pretrained_js(reuse)
+    text = reuse.read_text(encoding="utf-8")
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
