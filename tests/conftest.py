@@ -177,6 +177,12 @@ def pytest_addoption(parser):
         help="tests/test_figures.py: draw every figure again and store it as its "
         "baseline in tests/baseline_images/ instead of comparing",
     )
+    parser.addoption(
+        "--regenerate-golden",
+        action="store_true",
+        help="tests/test_training.py: run the short training again and store its "
+        "losses as the golden values in tests/golden/ instead of comparing",
+    )
 
 
 #: The built chapter whose explorer loads all-MiniLM-L6-v2 into the page
