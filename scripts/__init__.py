@@ -1,0 +1,1 @@
+"""Scripts of the repository (importable by the tests: ``from scripts import ...``)."""
