@@ -28,13 +28,13 @@ ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 STAMP = ROOT / "_build" / "html-build.json"
 
-#: What the build reads: the book's pages and configuration, its assets and Sphinx
-#: extension, the package that extension imports (the explorers' page script, the
-#: data and model it exports), and the npm packages it copies (onnxruntime-web).
+#: What the build reads besides the pages of ``_toc.yml``: the configuration, the
+#: notebooks, the assets and Sphinx extension, the package that extension imports (the
+#: explorers' page script, the data and model it exports), and the npm packages it
+#: copies (onnxruntime-web). Not README.md and other Markdown outside the toc.
 SOURCES = [
     "_config.yml",
     "_toc.yml",
-    "*.md",
     "chapters/*.ipynb",
     "book_assets/**/*",
     "book_ext/*.py",
@@ -44,12 +44,22 @@ SOURCES = [
 ]
 
 
+def _toc_pages(root: Path) -> list[Path]:
+    """The files of the pages that ``_toc.yml`` names (``intro`` -> intro.md)."""
+    import yaml
+
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8"))
+    names = [toc["root"]] + [
+        c["file"] for part in toc.get("parts", []) for c in part["chapters"]
+    ]
+    return [root / f"{name}{suffix}" for name in names for suffix in (".md", ".ipynb")]
+
+
 def fingerprint(root: Path = ROOT) -> str:
     """A digest of every source file's path and bytes."""
     digest = hashlib.sha256()
-    files = sorted(
-        {f for pattern in SOURCES for f in root.glob(pattern) if f.is_file()}
-    )
+    files = {f for pattern in SOURCES for f in root.glob(pattern)}
+    files = sorted(f for f in files | set(_toc_pages(root)) if f.is_file())
     for f in files:
         digest.update(f.relative_to(root).as_posix().encode("utf-8") + b"\0")
         digest.update(hashlib.sha256(f.read_bytes()).digest())

@@ -44,6 +44,9 @@ def test_only_a_clean_build_of_the_sources_as_they_are_is_reused(tmp_path):
     (root / "chapters").mkdir()
     chapter = root / "chapters" / "01_intro.ipynb"
     chapter.write_text("{}", encoding="utf-8")
+    (root / "_toc.yml").write_text("root: intro\n", encoding="utf-8")
+    (root / "intro.md").write_text("# The book\n", encoding="utf-8")
+    (root / "README.md").write_text("Not in the book\n", encoding="utf-8")
     html.mkdir(parents=True)
     (html / ".buildinfo").write_text("first build", encoding="utf-8")
 
@@ -57,6 +60,11 @@ def test_only_a_clean_build_of_the_sources_as_they_are_is_reused(tmp_path):
     assert "sources changed" in stale()
     chapter.write_text("{}", encoding="utf-8")  # back as it was: the stamp holds
     assert stale() is None
+    (root / "README.md").write_text("Changed, still not in the book\n")
+    assert stale() is None
+    (root / "intro.md").write_text("# The book, a new title\n", encoding="utf-8")
+    assert "sources changed" in stale()
+    (root / "intro.md").write_text("# The book\n", encoding="utf-8")
     mtime = (html / ".buildinfo").stat().st_mtime_ns
     os.utime(html / ".buildinfo", ns=(mtime + 10**9, mtime + 10**9))  # built again
     assert "built again" in stale()
