@@ -18,6 +18,7 @@ the same messages (``examples.SentenceError``) for what the Python refuses:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import shutil
@@ -64,15 +65,17 @@ def write_page(folder: Path, library: dict[str, str] | None = None) -> Path:
     return folder / "index.html"
 
 
+#: Holds the server below open until the session ends (a daemon thread).
+_SERVING = contextlib.ExitStack()
+
+
 @functools.lru_cache(maxsize=1)
 def _server_root() -> tuple[str, Path]:
     """One server on 127.0.0.1 for the whole session, serving a temporary folder."""
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="selfattention-js-"))
-    # never left: it serves until the session ends (a daemon thread)
-    base = offline.serve(folder).__enter__()
-    return base, folder
+    return _SERVING.enter_context(offline.serve(folder)), folder
 
 
 @pytest.fixture(scope="session")
