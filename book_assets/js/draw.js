@@ -232,5 +232,16 @@
     return layout;
   }
 
-  sa.draw = { heatmap, bars, columns, fixed, colorOf, shortLabels, textWidth };
+  // A picture wider than its box scrolls sideways in it (phones): then the box takes the keyboard focus, so
+  // that the arrow keys scroll it, and says so (WCAG 2.1.1; axe-core: scrollable-region-focusable).
+  function scrollable(box) {
+    const scrolls = box.scrollWidth > box.clientWidth + 1;
+    for (const [name, value] of [["tabindex", "0"], ["role", "group"], ["aria-label",
+      "The picture, wider than the page: scroll it sideways to see all of it"]]) {
+      if (scrolls) box.setAttribute(name, value);
+      else box.removeAttribute(name);
+    }
+  }
+
+  sa.draw = { heatmap, bars, columns, fixed, colorOf, shortLabels, textWidth, scrollable };
 })((window.selfattention = window.selfattention || {}));

@@ -164,6 +164,8 @@
         label: `Bars: the row of "${tokens[i]}" in ${name}, the weight it gives each token: `
           + tokens.map((t, k) => `${t} ${sa.draw.fixed(w[i][k])}`).join(", ") + ".",
       });
+      // after the frame is laid out (reading the widths now would lay the page out again)
+      requestAnimationFrame(() => sa.draw.scrollable(picture));
     }
 
     function showBook(k) {

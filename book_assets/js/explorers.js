@@ -141,6 +141,7 @@
           : `Bars: the row of "${tokens[i]}" in ${name}, the weight it gives each token: `
             + tokens.map((t, k) => `${t} ${sa.draw.fixed(w[i][k])}`).join(", ") + ".",
       });
+      requestAnimationFrame(() => sa.draw.scrollable(picture));
     }
 
     input.addEventListener("input", () => compute() && draw());
