@@ -3,15 +3,17 @@
     python scripts/build_book.py             # always: a clean build into _build/html
     python scripts/build_book.py --if-stale  # only when the stamp does not match
 
-A clean build removes ``_build/html`` first (Sphinx does not overwrite a static file
-that changed, nor remove one no longer made: an incremental build can keep files that
-a clean one drops, such as source maps), runs ``jupyter-book build . -W -n
---keep-going``, and then writes the stamp ``_build/html-build.json``: a fingerprint of
-every source the build reads and the time of the build. The browser, PDF and size
-tests (``tests/conftest.py``, fixture ``built_book``) reuse ``_build/html`` only while
-the stamp matches: same sources, and no other build since (``jupyter-book build .``
-run by hand is incremental and leaves the stamp behind); otherwise they make a clean
-build themselves.
+A clean build removes ``_build/html`` and Sphinx's saved state (``_build/.doctrees``,
+``_build/jupyter_execute``) first: Sphinx does not overwrite a static file that
+changed, nor remove one no longer made, so an incremental build can keep files that a
+clean one drops, such as source maps. It keeps ``_build/minilm``, the exported in-page
+model, which book_ext checks and exports again when it is not current. Then it runs
+``jupyter-book build . -W -n --keep-going`` and writes the stamp
+``_build/html-build.json``: a fingerprint of every source the build reads, and the
+time of the build. The browser, PDF and size tests (``tests/conftest.py``, fixture
+``built_book``) reuse ``_build/html`` only while the stamp matches: the same sources,
+and no other build since (``jupyter-book build .`` run by hand is incremental and
+leaves the stamp behind); otherwise they make a clean build themselves.
 """
 
 from __future__ import annotations
@@ -83,7 +85,8 @@ def stale_because(html: Path = HTML, stamp: Path = STAMP, root: Path = ROOT):
 def build(html: Path = HTML, stamp: Path = STAMP, root: Path = ROOT) -> Path:
     """A clean build of the book into ``html``, stamped; returns ``html``."""
     stamp.unlink(missing_ok=True)
-    shutil.rmtree(html, ignore_errors=True)
+    for folder in (html, html.parent / ".doctrees", html.parent / "jupyter_execute"):
+        shutil.rmtree(folder, ignore_errors=True)
     sources = fingerprint(root)  # before the build: what it reads
     jupyter_book = Path(sys.executable).with_name("jupyter-book")
     subprocess.run(
