@@ -19,7 +19,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -220,9 +220,9 @@ def recompute(
     # (n, 2): where each token is in the sentence; the model takes no such input
     spans = encoded.pop("offset_mapping")[0].tolist() if fast else []
     layers = model.encoder.layer
-    inputs: list[torch.Tensor | None] = []
+    inputs: list[torch.Tensor] = []
 
-    def remember(module: torch.nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
+    def remember(module, args, kwargs):
         inputs.append(kwargs.get("hidden_states", args[0] if args else None))
 
     handles = [
@@ -238,9 +238,7 @@ def recompute(
                 attn = layer.attention.self
                 heads, size = attn.num_attention_heads, attn.attention_head_size
 
-                def split(
-                    x: torch.Tensor, heads: int = heads, size: int = size
-                ) -> torch.Tensor:
+                def split(x, heads=heads, size=size):
                     # (1, n, heads·size) -> (1, heads, n, size)
                     return x.view(x.shape[0], x.shape[1], heads, size).transpose(1, 2)
 

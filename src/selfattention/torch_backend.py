@@ -50,7 +50,10 @@ def score(q: Tensor, k: Tensor, *, scale: float | None = None) -> Tensor:
 
 
 def normalize(
-    scores: Tensor, *, mask: Tensor | None = None, check_finite: bool = True
+    scores: Tensor,
+    *,
+    mask: Tensor | None = None,
+    check_finite: bool = True,
 ) -> Tensor:
     """Step 2: turn each row of scores into weights that are ≥ 0 and sum to 1
     (a softmax over the last axis).
