@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -37,16 +38,18 @@ class _Array(Protocol):
 A = TypeVar("A", bound=_Array)  # the backend's array type: np.ndarray or torch.Tensor
 
 
-class Rules(Generic[A]):
+class Rules(ABC, Generic[A]):
     """What a backend supplies to ``checked``: the few steps that depend on its array
     type. Everything else (which rules apply, in which order, the messages, when to
     scan for NaN and inf) is ``checked``'s, once for both backends.
     """
 
+    @abstractmethod
     def as_array(self, value: Any, name: str) -> A:
         """``value`` as a floating-point array, or a TypeError saying why not."""
         raise NotImplementedError
 
+    @abstractmethod
     def all_finite(self, a: A) -> bool:
         """True when no entry of ``a`` is NaN or inf."""
         raise NotImplementedError
@@ -55,6 +58,7 @@ class Rules(Generic[A]):
         """The arrays made compatible with each other (by default: as they are)."""
         return arrays
 
+    @abstractmethod
     def as_mask(self, mask: Any, scores_shape: Shape, like: A) -> A:
         """``mask`` as a boolean array that broadcasts to ``scores_shape``."""
         raise NotImplementedError
@@ -63,16 +67,19 @@ class Rules(Generic[A]):
         """``normalize(..., out=out)``: where the weights are written."""
         raise TypeError("out= is not supported by this backend")
 
+    @abstractmethod
     def limits(self, q: A, k: A) -> tuple[float, float, object]:
         """The largest finite number, the machine epsilon and the dtype of the scores
         of q and k.
         """
         raise NotImplementedError
 
+    @abstractmethod
     def largest_magnitude(self, a: A) -> float:
         """max |a| (0 for an empty array)."""
         raise NotImplementedError
 
+    @abstractmethod
     def scores_finite(self, q: A, k: A, scale: float) -> bool:
         """True when every score (q · scale) @ kᵀ is finite."""
         raise NotImplementedError
