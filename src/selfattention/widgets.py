@@ -26,6 +26,7 @@ from .numpy_backend import (
     rotary,
     score,
 )
+from .plotting import style
 
 __all__ = [
     "DotProductExplorer",
@@ -86,7 +87,7 @@ class DotProductExplorer(Explorer):
         )
         fig = plotting.new_figure(height=3.4)
         ax_vec, ax_bar = fig.subplots(1, 2)
-        colors = [plotting.QUERY_COLOR] + [plotting.KEY_COLOR] * 3
+        colors = [style.QUERY_COLOR] + [style.KEY_COLOR] * 3
         self.arrows = plotting.Arrows2D(
             ax_vec, np.zeros((4, 2)), ["query"] + self.LABELS, colors
         )
@@ -244,7 +245,7 @@ class BlendExplorer(Explorer):
         )
         fig = plotting.new_figure(height=3.3)
         ax_keys, ax_bar, ax_hull = fig.subplots(1, 3, width_ratios=[1, 0.7, 1.1])
-        colors = [plotting.QUERY_COLOR] + [plotting.KEY_COLOR] * 3
+        colors = [style.QUERY_COLOR] + [style.KEY_COLOR] * 3
         self.arrows = plotting.Arrows2D(
             ax_keys, np.zeros((4, 2)), ["query", "k1", "k2", "k3"], colors, limit=2.8
         )
@@ -375,7 +376,7 @@ class OnlineSoftmaxExplorer(Explorer):
         fig = plotting.new_figure(height=3.6)
         self.ax_scores, self.ax_table = fig.subplots(1, 2, width_ratios=[1, 1.05])
         keys = range(len(self.scores))
-        self.ax_scores.bar(keys, self.scores, color=plotting.KEY_COLOR)
+        self.ax_scores.bar(keys, self.scores, color=style.KEY_COLOR)
         self.ax_scores.set_xticks(keys, [f"{i + 1}" for i in keys])
         self.ax_scores.set_xlabel("key")
         self.ax_scores.set_ylabel("score")
@@ -399,7 +400,7 @@ class OnlineSoftmaxExplorer(Explorer):
                 )
             )
             (line,) = self.ax_scores.plot(
-                span, [step.row_max] * 2, color=plotting.QUERY_COLOR, lw=2.5, ls="--"
+                span, [step.row_max] * 2, color=style.QUERY_COLOR, lw=2.5, ls="--"
             )
             self._block_artists.append(line)
         blocks = f"{len(self.steps)} block{'s' if len(self.steps) > 1 else ''} of {b}"
@@ -422,7 +423,7 @@ class OnlineSoftmaxExplorer(Explorer):
                 1.0,
                 "\n".join(lines),
                 family="monospace",
-                fontsize=plotting.SMALL,
+                fontsize=style.SMALL,
                 va="top",
                 transform=self.ax_table.transAxes,
             )
@@ -626,7 +627,7 @@ class RotaryExplorer(Explorer):
         )
         fig = plotting.new_figure(height=3.4)
         ax_pair, ax_scores = fig.subplots(1, 2, width_ratios=[1, 1.3])
-        colors = [plotting.QUERY_COLOR, plotting.KEY_COLOR]
+        colors = [style.QUERY_COLOR, style.KEY_COLOR]
         self.arrows = plotting.Arrows2D(
             ax_pair, np.zeros((2, 2)), ["query", "key"], colors, limit=2.5
         )
@@ -636,10 +637,10 @@ class RotaryExplorer(Explorer):
             # every distance has a level of its own
             ax_scores.plot(positions, self.scores(other), color="0.85", lw=1, zorder=0)
         (self.line,) = ax_scores.plot(
-            positions, np.zeros(self.POSITIONS), "o-", color=plotting.KEY_COLOR, ms=4
+            positions, np.zeros(self.POSITIONS), "o-", color=style.KEY_COLOR, ms=4
         )
         (self.marker,) = ax_scores.plot(
-            [0], [0], "D", color=plotting.QUERY_COLOR, ms=9, label="now"
+            [0], [0], "D", color=style.QUERY_COLOR, ms=9, label="now"
         )
         ax_scores.set_xlabel("key position (the query: the distance later)")
         ax_scores.set_ylabel("score")
