@@ -186,7 +186,7 @@ class Explorer:
 
     #: For ``precomputed()``: which controls to sweep, and over which values
     #: (subclasses set this).
-    SWEEP: ClassVar[dict[str, Sequence[Any]]] = {}
+    SWEEP: dict[str, Sequence[Any]] = {}
 
     def __init__(self, controls: Sequence[Any], fig: Figure, parts: Sequence[Any]):
         self.controls = list(controls)

@@ -74,7 +74,7 @@ class Heatmap:
                 self.image, ax=ax, label="attention weight", fraction=0.05
             )
         self.annotate = annotate
-        self._texts = []
+        self._texts: list[Text] = []
         self._row_box = Rectangle(
             (-0.5, -0.5), weights.shape[1], 1, fill=False, lw=2.5, ec=style.QUERY_COLOR
         )
@@ -297,8 +297,10 @@ class Hull2D:
             label="all possible outputs",
         )
         ax.add_patch(self.polygon)
+        x, y = np.asarray(values, dtype=float).T
         self.points = ax.scatter(
-            *np.asarray(values, dtype=float).T,
+            x,
+            y,
             s=60,
             color=style.KEY_COLOR,
             zorder=3,
@@ -369,7 +371,7 @@ def convex_hull(points: ArrayLike) -> NDArray[np.float64]:
         return (a[0] - o[0]) * (b[1] - o[1]) - (a[1] - o[1]) * (b[0] - o[0])
 
     def half(seq: Iterable[Point]) -> list[Point]:
-        out = []
+        out: list[Point] = []
         for p in seq:
             while len(out) >= 2 and turn(out[-2], out[-1], p) <= 0:
                 out.pop()

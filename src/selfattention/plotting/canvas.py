@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Sequence
+from typing import Literal
 
 from matplotlib.artist import Artist
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -23,7 +24,7 @@ def new_figure(
     width: float = WIDTH,
     height: float = 3.4,
     dpi: int = DPI,
-    layout: str | None = "constrained",
+    layout: Literal["constrained", "compressed", "tight"] | None = "constrained",
 ) -> Figure:
     """A figure that is not registered with pyplot
     (so it never shows up twice in a notebook).
@@ -50,7 +51,7 @@ class FastPNG:
         """PNG bytes of the figure; ``quantize`` stores 256 colours (a third of the
         size, for stored frames).
         """
-        canvas = self.fig.canvas
+        canvas = self._canvas()
         artists = self.dynamic()
         for artist in artists:
             artist.set_animated(True)
@@ -70,7 +71,7 @@ class FastPNG:
         layer. Pictures drawn in advance share one background and keep only their
         (much smaller) top layers. Call after ``render``.
         """
-        canvas = self.fig.canvas
+        canvas = self._canvas()
         canvas.restore_region(self._background)
         background = self._image("RGB")
         canvas.get_renderer().clear()  # fully transparent
@@ -81,8 +82,19 @@ class FastPNG:
         canvas.restore_region(self._background)  # leave the canvas as render() left it
         return _png(background, True), _png(top, True)
 
-    def _image(self, mode: str) -> Image.Image:
+    def _canvas(self) -> FigureCanvasAgg:
+        """The figure's canvas, which must be Agg's (as ``new_figure`` makes it): only
+        Agg can copy and restore the background."""
         canvas = self.fig.canvas
+        if not isinstance(canvas, FigureCanvasAgg):
+            raise TypeError(
+                "FastPNG renders figures with an Agg canvas (make them with "
+                f"new_figure), got {type(canvas).__name__}"
+            )
+        return canvas
+
+    def _image(self, mode: str) -> Image.Image:
+        canvas = self._canvas()
         size = canvas.get_width_height()
         return Image.frombuffer("RGBA", size, canvas.buffer_rgba()).convert(mode)
 

@@ -12,8 +12,10 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import numpy as np
     from matplotlib.axes import Axes
     from matplotlib.typing import ColorType
+    from numpy.typing import NDArray
 
 
 #: Perceptually uniform and readable in grey scale and by most colour-blind readers:
@@ -74,14 +76,16 @@ def _drawable_codepoints() -> frozenset[int]:
     return frozenset(ft2font.FT2Font(path).get_charmap())
 
 
-def ink(color: ColorType) -> str:
+def ink(color: ColorType | NDArray[np.floating]) -> str:
     """Black or white, whichever reads better on ``color`` (WCAG contrast ratio)."""
     from matplotlib.colors import to_rgb
 
     def linear(c: float) -> float:
         return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
 
-    r, g, b = (linear(c) for c in to_rgb(color))
+    # an RGBA row of a colour map's output (an array) as a tuple, like any colour
+    rgb = to_rgb(color if isinstance(color, str | tuple) else tuple(color))
+    r, g, b = (linear(c) for c in rgb)
     luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
     # contrast with black (L + 0.05) / 0.05 against white 1.05 / (L + 0.05)
     return "black" if (luminance + 0.05) ** 2 > 0.05 * 1.05 else "white"
