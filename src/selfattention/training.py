@@ -416,36 +416,15 @@ def train_referent_model(
             max_tokens=max_tokens,
             seed=seed,
         ).to(device)
-        train = _encode([e.tokens for e in data.train], data.vocabulary, device)
-        targets = _targets(data.train, data.classes, device)  # (examples,)
-        optimizer = torch.optim.AdamW(
-            model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY
+        losses, snapshots = _fit(
+            model,
+            data,
+            device,
+            steps=steps,
+            snapshot_every=snapshot_every,
+            watched=watched,
+            progress=progress,
         )
-        # the step size shrinks along a half cosine to 0: large steps first, then small
-        # ones that settle the model instead of knocking it out of a good solution
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-
-        def snapshot(step: int) -> Snapshot:
-            return Snapshot(
-                step,
-                _accuracy(model, data.held_out, data, device),
-                _rows_of_it(model, watched, data, device),
-            )
-
-        losses: list[float] = []
-        snapshots = [snapshot(0)]
-        for step in range(1, steps + 1):
-            scores, _, _ = model(*train)  # (examples, classes)
-            loss = F.cross_entropy(scores, targets)
-            losses.append(loss.item())
-            if progress is not None:
-                progress(f"loss {losses[-1]:.3f}")
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            if step % snapshot_every == 0 or step == steps:
-                snapshots.append(snapshot(step))
         return TrainingResult(
             model=model,
             data=data,
@@ -456,6 +435,52 @@ def train_referent_model(
             seed=seed,
             device=device,
         )
+
+
+def _fit(
+    model: ReferentModel,
+    data: ReferentData,
+    device: torch.device,
+    *,
+    steps: int,
+    snapshot_every: int,
+    watched: Mapping[str, Sequence[str]],
+    progress: Callable[[str], object] | None,
+) -> tuple[list[float], list[Snapshot]]:
+    """Train ``model`` on ``data.train`` for ``steps`` full-batch AdamW steps: the
+    training loss of every step, and a snapshot at step 0, every ``snapshot_every``
+    steps and at the last step."""
+    train = _encode([e.tokens for e in data.train], data.vocabulary, device)
+    targets = _targets(data.train, data.classes, device)  # (examples,)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY
+    )
+    # the step size shrinks along a half cosine to 0: large steps first, then small
+    # ones that settle the model instead of knocking it out of a good solution
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+
+    def snapshot(step: int) -> Snapshot:
+        return Snapshot(
+            step,
+            _accuracy(model, data.held_out, data, device),
+            _rows_of_it(model, watched, data, device),
+        )
+
+    losses: list[float] = []
+    snapshots = [snapshot(0)]
+    for step in range(1, steps + 1):
+        scores, _, _ = model(*train)  # (examples, classes)
+        loss = F.cross_entropy(scores, targets)
+        losses.append(loss.item())
+        if progress is not None:
+            progress(f"loss {losses[-1]:.3f}")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if step % snapshot_every == 0 or step == steps:
+            snapshots.append(snapshot(step))
+    return losses, snapshots
 
 
 def _check_settings(
