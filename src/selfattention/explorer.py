@@ -24,7 +24,8 @@ Where it is shown decides how it works:
 
 Works with ipywidgets 7.7 (what Colab ships and renders) and 8.x, through public API
 only; only the pre-drawn version needs ipywidgets 8 (``ipywidgets.Stack``), and only the
-book's build makes it.
+book's build makes it. The controls are made in ``controls``, the pictures drawn in
+advance in ``predrawn``.
 
 Bad input typed by a reader (an empty or overlong sentence) gives a short message inside
 the explorer. Any other exception in a callback is shown briefly and then re-raised, so
