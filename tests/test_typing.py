@@ -18,11 +18,6 @@ pytest.importorskip("mypy", reason="mypy is not installed (pip install mypy)")
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Modules whose annotations are being written on another branch (issue 18: the split of
-#: plotting.py and training.py). Their errors are tolerated until it is merged; the test
-#: fails as soon as one of them has none, so that it is taken off this list.
-NOT_YET_TYPED = {"src/selfattention/plotting.py", "src/selfattention/training.py"}
-
 ERROR = re.compile(r"^(?P<path>[^:\s]+\.py):\d+: error: ", re.MULTILINE)
 
 
@@ -35,16 +30,6 @@ def test_mypy_finds_no_errors():
         timeout=600,
     )
     assert run.returncode in (0, 1), f"mypy did not run:\n{run.stdout}{run.stderr}"
-    erring = {m["path"] for m in ERROR.finditer(run.stdout)}
-    errors = [
-        line
-        for line in run.stdout.splitlines()
-        if (m := ERROR.match(line)) and m["path"] not in NOT_YET_TYPED
-    ]
+    errors = [line for line in run.stdout.splitlines() if ERROR.match(line)]
     assert not errors, "mypy finds errors:\n" + "\n".join(errors)
-    typed_now = NOT_YET_TYPED - erring
-    assert not typed_now, (
-        f"{sorted(typed_now)} type-check now: take them off NOT_YET_TYPED"
-    )
-    if not erring:
-        assert run.returncode == 0, run.stdout + run.stderr
+    assert run.returncode == 0, run.stdout + run.stderr

@@ -42,7 +42,7 @@ from torch import nn
 
 from . import torch_backend
 from .examples import SentenceError
-from .training import _device, _known_tokens, _numpy, _one_cpu_thread
+from .model_tools import known_tokens, one_cpu_thread, pick_device, to_numpy
 
 __all__ = [
     "NOUNS",
@@ -470,7 +470,7 @@ class RecallResult:
     def _ids(self, text: str, new_words: int = 0) -> torch.Tensor:
         """The word ids (1, n) of ``text``, or a SentenceError for a reader."""
         most = self.data.max_tokens
-        tokens = _known_tokens(tokenize(text), self.vocabulary, most)
+        tokens = known_tokens(tokenize(text), self.vocabulary, most)
         if len(tokens) + new_words > most:
             raise SentenceError(
                 f"The model reads texts of at most {most} words: after these "
@@ -500,7 +500,7 @@ class RecallResult:
         """
         with torch.no_grad():
             _, weights = self.model(self._ids(text))
-        return [_numpy(w[0]) for w in weights]
+        return [to_numpy(w[0]) for w in weights]
 
     def head_scores(self, texts: Sequence[RecallText] | None = None) -> HeadScores:
         """Which head looks at the previous token, which at the noun of a fact, and
@@ -547,8 +547,8 @@ def train_recall_model(
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     data = make_recall_data() if data is None else data
-    device = _device(device)
-    with _one_cpu_thread():
+    device = pick_device(device)
+    with one_cpu_thread():
         model = Decoder(
             len(data.vocabulary),
             layers=layers,
