@@ -28,6 +28,8 @@ Vocabulary, used the same way in every module:
 =============  ========================================================================
 """
 
+from importlib import metadata as _metadata
+
 from .fast import chunked_attention
 from .numpy_backend import (
     attention,
@@ -42,7 +44,12 @@ from .numpy_backend import (
     softmax,
 )
 
-__version__ = "0.1.0"
+# The version is written once, in pyproject.toml; a source tree that is not installed
+# has none.
+try:
+    __version__ = _metadata.version("selfattention")
+except _metadata.PackageNotFoundError:
+    __version__ = "unknown"
 
 __all__ = [
     "attention",
