@@ -17,7 +17,10 @@ Printed:
    the other noun, and the routes (the roles of the top words, layer by layer)
    separately for sentences about an animal and about a place;
 4. in layer 1, weight on "animal" / weight on "street" for both book sentences: always
-   equal, since the query of "it" in layer 1 cannot depend on the adjective.
+   equal, since the query of "it" in layer 1 cannot depend on the adjective;
+5. for the models stored with the package (``training.STORED_MODELS``) among those
+   trained here: seconds to load one, and the largest difference between its
+   parameters and those just trained (0 on the machine and torch that stored them).
 The machine's load average is printed before and after: timings from a shared machine
 are only indicative.
 """
@@ -207,6 +210,26 @@ def main():
             ratios.append(row[tokens.index("animal")] / row[tokens.index("street")])
         rows.append([seed, layers] + [f"{x:.6g}" for x in ratios])
     print_table(["seed", "layers", "tired", "wide"], rows)
+
+    rows = []
+    for seed, layers in training.STORED_MODELS:
+        if (seed, layers) not in runs:
+            continue
+        wall = time.perf_counter()
+        stored = training.load_referent_model(seed=seed, layers=layers)
+        wall = time.perf_counter() - wall
+        difference = max(
+            (a - b).abs().max().item()
+            for a, b in zip(
+                stored.model.parameters(),
+                runs[seed, layers].model.parameters(),
+                strict=True,
+            )
+        )
+        rows.append([seed, layers, f"{wall:.3f}", f"{difference:.1e}"])
+    if rows:
+        print("Stored models: loaded instead of trained")
+        print_table(["seed", "layers", "load s", "largest parameter difference"], rows)
 
     both_right = [
         seed

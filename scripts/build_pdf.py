@@ -17,8 +17,10 @@ itself is untouched):
 - no sidebars, header buttons, search, launch or download buttons, previous/next links
   or cell toggles; code wraps at the right margin instead of being cut;
 - every explorer is printed as the picture it shows, with its settings and a line
-  saying where it is interactive (the online book if ``html.baseurl`` is set in
-  ``_config.yml``, and the chapter's notebook, linked in the repository);
+  saying where it is interactive: the HTML book (its address once ``html.baseurl`` is
+  set in ``_config.yml``) and the chapter's notebook, linked to open on Colab;
+- pages: no heading at the foot of a page, no line or two of a paragraph, list or code
+  block alone at the top of one (the rules are in PRINT_CSS and PAGINATE_JS);
 - the solutions, folded on screen, are printed open, gathered at the end of their
   chapter on a new page, so that an instructor can hand out a chapter without them
   (``--no-solutions`` leaves them out altogether).
@@ -64,11 +66,14 @@ LAUNCH_ARGS = [
 MARGIN_MM = {"top": 16, "bottom": 20, "left": 18, "right": 18}
 MARGIN = {side: f"{mm}mm" for side, mm in MARGIN_MM.items()}
 A4_WIDTH_MM = 210
+A4_HEIGHT_MM = 297
+# The printed column's height in CSS pixels (96 to the inch).
+PAGE_HEIGHT_PX = (A4_HEIGHT_MM - MARGIN_MM["top"] - MARGIN_MM["bottom"]) / 25.4 * 96
 # Links the printed pages carry until pypdf turns them into links inside the PDF.
 INTERNAL = "https://pdf.invalid/"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-# The line printed under every explorer (tests/test_pdf.py counts it).
-INTERACTIVE_LINE = "Interactive in the online book and in the notebook"
+# Under every explorer, after the settings it shows (tests/test_pdf.py counts it).
+INTERACTIVE_LINE = "Interactive in the HTML book and in the chapter's notebook"
 
 
 @dataclass
@@ -132,16 +137,35 @@ def source_of(root: Path, docname: str) -> str:
     raise FileNotFoundError(f"no source for {docname} (.ipynb or .md)")
 
 
-def interactive_url(config: dict, docname: str, source: str) -> str:
-    """Where a page's explorers are live: the online book if its address is configured
-    (``html.baseurl``), else the chapter's notebook in the repository."""
-    baseurl = (config.get("html") or {}).get("baseurl")
-    if baseurl:
-        return f"{baseurl.rstrip('/')}/{docname}.html"
+def notebook_url(config: dict, source: str) -> str:
+    """Where a chapter's notebook runs: on Colab (the address the HTML book's launch
+    button opens) when the repository is on GitHub, else the notebook in the
+    repository."""
     repo = config.get("repository") or {}
     book = str(repo.get("path_to_book") or "").strip("/")
     path = f"{book}/{source}" if book else source
-    return f"{repo['url'].rstrip('/')}/blob/{repo.get('branch', 'main')}/{path}"
+    url, branch = repo["url"].rstrip("/"), repo.get("branch", "main")
+    colab = (config.get("launch_buttons") or {}).get("colab_url")
+    github = "https://github.com/"
+    if colab and url.startswith(github):
+        return f"{colab.rstrip('/')}/github/{url[len(github) :]}/blob/{branch}/{path}"
+    return f"{url}/blob/{branch}/{path}"
+
+
+def interactive_html(config: dict, docname: str, source: str) -> str:
+    """What an explorer's caption says after its settings: where it is interactive.
+    The online book is named by its address once ``html.baseurl`` is set."""
+    esc = html.escape
+    baseurl = (config.get("html") or {}).get("baseurl")
+    online = f"{baseurl.rstrip('/')}/{docname}.html" if baseurl else ""
+    notebook = notebook_url(config, source)
+    where = "in Jupyter or on Colab" if "colab" in notebook else "in Jupyter"
+    return (
+        f"{INTERACTIVE_LINE}"
+        + (f' (<a href="{esc(online)}">{esc(online)}</a>)' if online else "")
+        + f", <code>{esc(source)}</code>, when it runs {where}: "
+        + f'<a href="{esc(notebook)}">{esc(notebook)}</a>'
+    )
 
 
 _SUB = dict(
@@ -207,10 +231,45 @@ html, body { background: #fff !important; }
 /* The theme hides the first h1 in print (it prints its own title block instead). */
 .bd-main .bd-content .bd-article h1:first-of-type { display: block !important; }
 .bd-article h1 { font-size: 2.1rem; margin: 0 0 1.2rem; color: #000; }
-h1, h2, h3, h4, .caption, figcaption { break-after: avoid; }
-/* A paragraph that is one bold phrase is a heading (the side-by-side listings). */
+/* Pages (tests/test_pdf.py checks them): no heading at the foot of a page, no line or
+   two of a paragraph, list item or code block alone at the top of one. A heading stays
+   with what follows it; so do a paragraph that is one bold phrase (the side-by-side
+   listings' titles) and a sentence that ends in a colon (.pdf-lead). A caption is below
+   its picture and must not carry break-after: that would forbid the break after the
+   whole figure, and leave the next heading at the foot of the page. */
+h1, h2, h3, h4, h5, h6, .pdf-kicker, .pdf-solution-title, .pdf-lead,
 p:has(> b:only-child), p:has(> strong:only-child) { break-after: avoid; }
-p, li { orphans: 3; widows: 3; }
+p, li, dd, blockquote, figcaption { orphans: 3; widows: 3; }
+/* Whole: a figure with its caption, an explorer's picture with its settings, a table
+   row, every block shorter than a third of a page (.pdf-whole: code, outputs, tables,
+   solutions; measured at print width by PAGINATE_JS), and the exercises when shorter
+   than half a page. A list item of up to five lines is whole by the three lines above;
+   a list breaks neither after its first item nor before its last. (Chromium would not
+   break between items marked break-inside: avoid: it moved whole lists, leaving half
+   of the page before them empty.) A lead sentence is whole too: Chromium would rather
+   leave its last line alone on a page than break before what it introduces. */
+figure, img, tr { break-inside: avoid; }
+li:first-child:not(:last-child) { break-after: avoid; }
+li:last-child:not(:first-child) { break-before: avoid; }
+.pdf-whole, .pdf-lead { break-inside: avoid !important; }
+/* The themes keep every code block and table whole: one taller than a third of a page
+   would start on a new page, leaving most of the one before empty. */
+div.highlight, div.literal-block-wrapper, div[class*=highlight-],
+.bd-main .bd-content table { break-inside: auto; }
+/* A longer code block breaks, but keeps three lines on each side of the break (never
+   on the first or last line: break-after there would pass on to the whole block, and
+   chain it to what follows). */
+pre > .pdf-line:is(:nth-child(-n+2), :nth-last-child(-n+3)):not(:last-child) {
+  break-after: avoid; }
+/* Nor between a code frame's top and its first line, which would leave an empty frame
+   at the foot of a page: Chromium breaks there only where the frame has a top border or
+   padding of its own, so in print the first line carries them. */
+div.cell_input { border-top-width: 0 !important; box-shadow: inset 0 1px 0 #ccc; }
+div.highlight pre { padding-top: 0 !important; }
+div.highlight pre > .pdf-line:first-child { padding-top: 1rem; }
+/* A code cell of one or two comment lines (the scratch cell after the exercises)
+   stays with what comes before it. */
+.pdf-with-previous { break-before: avoid; }
 .pdf-kicker { font-size: 1rem; letter-spacing: 0.08em; text-transform: uppercase;
   color: #666; margin: 0 0 0.3rem; }
 /* Code wraps at the margin: nothing scrolls, nothing is cut. */
@@ -224,7 +283,7 @@ div.highlight, div.cell_input, div.cell_output, div.output, .output_html,
 .pdf-line { display: block; }
 .bd-article table { max-width: 100%; font-size: 0.85em; }
 .bd-article img { max-width: 100% !important; height: auto !important; }
-figure, img, tr, div.cell_input, div.cell_output .output.stream { break-inside: avoid; }
+/* Short code stays on the page of the picture it draws (.pdf-keep: PREPARE_JS). */
 .pdf-keep > div.cell_input { break-after: avoid; }
 /* Explorers: the picture they show, their settings, where they are interactive. */
 figure.pdf-explorer { margin: 0.8rem 0 1.2rem; padding: 0.5rem 0.7rem;
@@ -324,11 +383,63 @@ async (opts) => {
     }
     const caption = document.createElement('figcaption');
     const shown = settings.length ? `Shown with ${esc(settings.join('; '))}. ` : '';
-    const where = esc(opts.interactive);
-    caption.innerHTML = `${shown}${opts.interactiveLine} `
-      + `<code>${esc(opts.notebook)}</code>: <a href="${where}">${where}</a>`;
+    caption.innerHTML = shown + opts.interactive;
     figure.append(caption);
     area.replaceWith(figure);
+    report.explorers += 1;
+  }
+  // Explorers computed in the page (book_assets/js/explorers.js): their SVG pictures,
+  // drawn for the book's sentence, as PNG images at three times the screen's pixels;
+  // their settings from the controls' labels and values.
+  const toPNG = (svg) => new Promise((resolve, reject) => {
+    const width = svg.width.baseVal.value, height = svg.height.baseVal.value;
+    const source = new XMLSerializer().serializeToString(svg);
+    const image = new Image();
+    image.onload = () => {
+      const canvas = document.createElement('canvas');
+      canvas.width = 3 * width;
+      canvas.height = 3 * height;
+      const context = canvas.getContext('2d');
+      context.scale(3, 3);
+      context.drawImage(image, 0, 0, width, height);
+      const png = new Image();
+      png.src = canvas.toDataURL('image/png');
+      png.alt = svg.getAttribute('aria-label') || '';
+      png.style.width = `${width}px`;
+      png.onload = () => resolve(png);
+      png.onerror = reject;
+    };
+    image.onerror = reject;
+    image.src = 'data:image/svg+xml;charset=utf-8,' + encodeURIComponent(source);
+  });
+  for (const live of Array.from(article.querySelectorAll('.selfattention-live'))) {
+    // drawn again at the width of the printed column (it redraws when its box changes
+    // size): its text is printed at the size the screen shows it
+    live.style.width = `${opts.printWidth}px`;
+    for (let i = 0; i < 3; i++) await new Promise((r) => requestAnimationFrame(r));
+    const svgs = Array.from(live.querySelectorAll('svg')).filter(visible);
+    const settings = [];
+    for (const c of live.querySelectorAll('input[type=text], select')) {
+      const label = live.querySelector(`label[for="${c.id}"]`);
+      const value = c.tagName === 'SELECT' ? c.selectedOptions[0].textContent
+        : `“${c.value}”`;
+      settings.push(`${label ? label.textContent.trim() + ' = ' : ''}${value}`);
+    }
+    for (const set of live.querySelectorAll('fieldset')) {
+      const checked = set.querySelector('input:checked');
+      const legend = set.querySelector('legend');
+      if (!checked) continue;
+      const value = checked.closest('label').textContent.trim();
+      settings.push(`${legend ? legend.textContent.trim() + ' = ' : ''}${value}`);
+    }
+    const figure = document.createElement('figure');
+    figure.className = 'pdf-explorer';
+    for (const svg of svgs) figure.append(await toPNG(svg));
+    const caption = document.createElement('figcaption');
+    const shown = settings.length ? `Shown with ${esc(settings.join('; '))}. ` : '';
+    caption.innerHTML = shown + opts.interactive;
+    figure.append(caption);
+    live.replaceWith(figure);
     report.explorers += 1;
   }
 
@@ -462,6 +573,45 @@ async (opts) => {
 }
 """
 
+# With the print style, at the width of the printed column (PRINT_CSS's rules on pages):
+# blocks shorter than a third of a page are printed whole, a sentence that ends in a
+# colon stays with what it introduces, a scratch cell of comments with what is above it,
+# and the list of exercises above it is whole if shorter than half a page.
+PAGINATE_JS = r"""
+(pageHeight) => {
+  const article = document.querySelector('article.bd-article');
+  const blocks = 'table, blockquote, .admonition, .pdf-solution, div.cell_input, '
+    + 'div.cell_output > .output, div.highlight, .output_html';
+  let whole = 0;
+  for (const el of article.querySelectorAll(blocks)) {
+    const height = el.getBoundingClientRect().height;
+    if (height > 0 && height < pageHeight / 3) {
+      el.classList.add('pdf-whole');
+      whole += 1;
+    }
+  }
+  for (const p of article.querySelectorAll('p')) {
+    if (/:\s*$/.test(p.textContent)) p.classList.add('pdf-lead');
+  }
+  for (const cell of article.querySelectorAll('.cell')) {
+    const code = cell.querySelector(':scope > .cell_input pre');
+    const lines = code ? code.textContent.trim().split('\n') : [];
+    const output = cell.querySelector(':scope > .cell_output');
+    if (lines.length && lines.length <= 2 && lines.every((l) => l.startsWith('#'))
+        && !(output && output.textContent.trim())) {
+      cell.classList.add('pdf-with-previous');
+      // the list of exercises above the scratch cell
+      const list = cell.previousElementSibling;
+      if (list && list.matches('ol, ul')
+          && list.getBoundingClientRect().height < pageHeight / 2) {
+        list.classList.add('pdf-whole');
+      }
+    }
+  }
+  return whole;
+}
+"""
+
 # With the print style, at the width of the printed column: whatever is wider than the
 # column, or cuts or scrolls its own content (code that did not wrap).
 TOO_WIDE_JS = r"""
@@ -557,8 +707,9 @@ def front_matter_html(config: dict, pages: list[Page]) -> str:
   <p class="author">{author}</p>
   {online}
   <p class="small">Printed {datetime.date.today().isoformat()} from the HTML book. Each
-  explorer appears as one picture; it is interactive in the online book and in the
-  chapter's notebook.</p>
+  explorer (a picture with controls in the HTML book and the notebooks) is printed as
+  the picture of one setting, named under it with where it is interactive. Where the
+  text asks you to move a control, that needs the HTML book or a running notebook.</p>
   <p class="small">© {esc(str(config.get("copyright", "")))} {author}.</p>
 </section>
 <section class="contents"><h2>Contents</h2>{"".join(rows)}</section>"""
@@ -692,9 +843,13 @@ def print_page(
     printer.open(f"{p.docname}.html")
     heading = printer.page.inner_text("article h1").strip()
     opts = {
-        "notebook": source,
-        "interactive": interactive_url(config, p.docname, source),
-        "interactiveLine": INTERACTIVE_LINE,
+        "interactive": interactive_html(config, p.docname, source),
+        # explorers computed in the page are drawn again this wide (CSS pixels): the
+        # printed column, less the frame printed around an explorer
+        "printWidth": int(
+            (A4_WIDTH_MM - MARGIN_MM["left"] - MARGIN_MM["right"]) / 25.4 * 96
+        )
+        - 40,
         "solutions": solutions,
         "paths": paths,
         "internal": INTERNAL,
@@ -710,6 +865,7 @@ def print_page(
     if report["rawMath"]:
         problems.append(f"{p.docname}: {report['rawMath']} formulas not typeset")
     printer.as_printed()
+    printer.page.evaluate(PAGINATE_JS, PAGE_HEIGHT_PX)
     wide = printer.page.evaluate(TOO_WIDE_JS)
     problems += [f"{p.docname}: wider than the page: {w}" for w in wide]
     p.pdf = printer.print()

@@ -13,7 +13,12 @@ What it does to each notebook, in order:
    pictures drawn in advance for the HTML book (in a live kernel the same cell shows the
    live explorer instead); widget state is stored, per-cell timing is not
    (``record_timing=False``);
-4. stores its PNG outputs as 256-colour palette PNGs (about half the size);
+4. stores its PNG outputs as 256-colour palette PNGs (about half the size), and no
+   widget state when only cells the book removes display widgets (an explorer tagged
+   ``remove-cell``, which the book replaces with one computed in the page); an output
+   whose widget's state is not stored then keeps only its text ("Run this cell..."),
+   which a trusted notebook in JupyterLab shows instead of "Error displaying widget:
+   model not found";
 5. writes every value the code glued (``selfattention.book.glue``) into the prose, in
    front of its marker: ``0.70<!-- value: it_top_weight -->``. A marker whose name the
    code never glued is an error;
@@ -186,6 +191,67 @@ def palette_pngs(nb) -> None:
             data["image/png"] = base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _widget_refs(value) -> set[str]:
+    """The ids of the widget models a model's state refers to ("IPY_MODEL_<id>")."""
+    if isinstance(value, str):
+        return {value[len("IPY_MODEL_") :]} if value.startswith("IPY_MODEL_") else set()
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        return set().union(*(_widget_refs(v) for v in value))
+    return set()
+
+
+def drop_unshown_widgets(nb) -> None:
+    """Store no widget state for what the book does not show: the widgets that only
+    cells tagged ``remove-cell`` display (an explorer the book replaces with one
+    computed in the page), their parts and the links between them; none at all when no
+    shown cell displays a widget. The book would embed them in the page, and load the
+    widget scripts, for nothing.
+
+    An output showing a widget whose state is not stored keeps only its text: a trusted
+    notebook in JupyterLab would show "Error displaying widget: model not found"."""
+    views = {True: set(), False: set()}  # shown or not: the models cells display
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        shown = "remove-cell" not in cell.get("metadata", {}).get("tags", [])
+        for output in cell.get("outputs", []):
+            if WIDGET_VIEW in output.get("data", {}):
+                views[shown].add(output["data"][WIDGET_VIEW]["model_id"])
+    if not views[True]:
+        nb.metadata.pop("widgets", None)
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    refs = {k: _widget_refs(m.get("state", {})) & set(state) for k, m in state.items()}
+
+    def parts(roots: set[str]) -> set[str]:
+        found, todo = set(), [r for r in roots if r in state]
+        while todo:
+            model = todo.pop()
+            if model not in found:
+                found.add(model)
+                todo += refs[model]
+        return found
+
+    keep = parts(views[True])
+    drop = parts(views[False]) - keep
+    linked = {k for k in set(state) - keep - drop if refs[k] & drop}
+    while linked:  # links (jslink) between dropped widgets go with them
+        drop |= linked
+        linked = {k for k in set(state) - keep - drop if refs[k] & drop}
+    for model in drop:
+        del state[model]
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            view = output.get("data", {}).get(WIDGET_VIEW)
+            if view is not None and view["model_id"] not in state:
+                del output["data"][WIDGET_VIEW]
+
+
 def execute(path: Path) -> float:
     nb = nbformat.read(path, as_version=4)
     sync_colab_cell(nb)
@@ -203,6 +269,7 @@ def execute(path: Path) -> float:
     write_values(nb, glued_values(nb))
     check_claims(nb)
     palette_pngs(nb)
+    drop_unshown_widgets(nb)
     nbformat.write(nb, path)
     return time.perf_counter() - start
 

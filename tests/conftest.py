@@ -177,3 +177,94 @@ def pytest_addoption(parser):
         help="tests/test_figures.py: draw every figure again and store it as its "
         "baseline in tests/baseline_images/ instead of comparing",
     )
+
+
+#: The built chapter whose explorer loads all-MiniLM-L6-v2 into the page
+#: (book_assets/js/explorer-pretrained.js).
+MODEL_CHAPTER = "chapters/12_real_model"
+
+#: Press the explorer's button and, at the same moment, call the model in the page
+#: (the calls share one download); wait for the explorer's first picture.
+LOAD_BY_THE_BUTTON = """async () => {
+    const explorer = document.querySelector('.sa-pretrained');
+    const info = await selfattention.miniLM.info();
+    const bar = explorer.querySelector('progress');
+    const text = explorer.querySelector('.sa-progress-text');
+    const shown = [];  // the progress bar, each time its text changes
+    new MutationObserver(() => shown.push({value: bar.value, max: bar.max,
+            text: text.textContent, visible: !bar.hidden && !text.hidden}))
+        .observe(text, {childList: true, characterData: true, subtree: true});
+    const button = explorer.querySelector('button');
+    const label = button.textContent, visible = !button.hidden;
+    const before = explorer.querySelector('.sa-heatmap svg');
+    const progress = [];
+    const start = performance.now();
+    button.click();
+    const onProgress = (p) => progress.push(p);
+    const result = await selfattention.miniLM('it', {onProgress});
+    while (explorer.dataset.state === 'loading') {
+        await new Promise(r => setTimeout(r, 5));
+    }
+    return {info, label, visible, shown, progress, result,
+            ms: performance.now() - start, state: explorer.dataset.state,
+            redrawn: explorer.querySelector('.sa-heatmap svg') !== before,
+            isolated: self.crossOriginIsolated, amd: !!(window.define && define.amd)};
+}"""
+
+
+@pytest.fixture(scope="session")
+def chapter_with_model(playwright, book):
+    """Chapter 12 of the built book, offline, after its explorer's button loaded the
+    in-page model: one download of the model for the whole session, shared by
+    tests/test_browser_minilm.py and tests/test_browser_pretrained.py.
+
+    A namespace: ``page``; ``log`` (``requests``, ``external``: blocked requests,
+    ``errors``: console errors); ``first``: what ``LOAD_BY_THE_BUTTON`` returned,
+    with ``before``, the requests made before the button was pressed, and ``fetched``,
+    those made while the model loaded. Skips when the book was built without its
+    in-page model (no ``npm ci``).
+    """
+    import json
+    import types
+    from pathlib import Path
+    from urllib.parse import urlparse
+
+    from tests.test_browser import CHROMIUM, HTML, LAUNCH_ARGS
+
+    path = HTML / "_static" / "minilm" / "minilm.json"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing: rebuild the book")
+    config = json.loads(path.read_text(encoding="utf-8"))
+    if not config["available"]:
+        pytest.skip(config["unavailable"])
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    log = types.SimpleNamespace(requests=[], external=[], errors=[])
+
+    def route(r):
+        log.requests.append(r.request.url)
+        if urlparse(r.request.url).hostname in ("127.0.0.1", None):
+            r.continue_()
+        else:
+            log.external.append(r.request.url)
+            r.abort()
+
+    page.route("**/*", route)
+    page.on("console", lambda m: m.type == "error" and log.errors.append(m.text))
+    page.on("pageerror", lambda e: log.errors.append(f"page error: {e}"))
+    page.goto(f"{book}{MODEL_CHAPTER}.html")
+    page.wait_for_load_state("networkidle")
+    page.wait_for_function(
+        "() => ['ready', 'unavailable'].includes("
+        "document.querySelector('.sa-pretrained').dataset.state)"
+    )
+    before = list(log.requests)
+    first = page.evaluate(LOAD_BY_THE_BUTTON)
+    first["before"] = before
+    first["fetched"] = list(log.requests[len(before) :])
+    yield types.SimpleNamespace(page=page, log=log, first=first)
+    context.close()
+    browser.close()

@@ -7,33 +7,46 @@ in ``tests/test_browser.py``; they skip without Playwright, Chromium or axe-core
 1. axe-core, injected into every page in the light and the dark colour mode, finds no
    violation of any impact, minor to critical (all of its rules: WCAG 2.0, 2.1 A and
    AA and its best practices). axe-core is the npm package ``axe-core``, installed into
-   ``node_modules/`` (``npm install --no-save axe-core@4.14.1``, as ``.ci/run`` does).
+   ``node_modules/`` (``npm ci``: package-lock.json pins 4.14.1; as ``.ci/run`` does).
 2. The keyboard alone: in every chapter with explorers, Tab reaches each control
-   (slider, dropdown, toggle button) from the start of its explorer; each has an
-   accessible name (and a pressed state, for toggle buttons); arrow keys, Space and
-   Enter change the picture, and the opposite key brings it back.
+   (slider, dropdown, toggle button; the text box and radio buttons of an explorer
+   computed in the page) from the start of its explorer; each has an accessible name
+   (and a pressed state, for toggle buttons); arrow keys, Space, Enter and typing
+   change the picture, and the opposite key brings it back.
 3. Dark mode, switched on with the theme's own button: every picture is opaque, or
    lies on an opaque picture (an explorer's transparent top layer on its background),
    so no figure is drawn on the dark page.
 4. At a 1280-pixel-wide window every figure is shown at least ``COLUMN_PX`` wide (or
-   at its full size): the display width that test 5 assumes.
+   at its full size): the display width that test 7 assumes.
+5. Dark mode shows every picture of a chapter (figures and explorers) exactly as light
+   mode does: screenshots of what the reader sees of each, in the two modes, are equal
+   pixel for pixel, at 1280 and at 390 pixels wide (on a phone, at both ends of an
+   explorer picture that scrolls sideways); a picture that the page shows scaled may
+   differ only by the browser's resampling seams (``SCALED_LEVELS``).
+6. On a phone (390 pixels wide) no text in an explorer's picture is smaller than
+   ``PHONE_SMALLEST_PX`` (its size in points at the figure's dpi, times the scale at
+   which the page shows the picture); every control is at least ``TOUCH_PX`` wide and
+   high; a picture that scrolls sideways keeps its layers together; axe-core finds no
+   violation there either.
 
 Without a browser:
 
-5. The smallest text of every figure the package draws (static figures as a notebook
+7. The smallest text of every figure the package draws (static figures as a notebook
    shows them, explorers as they render) reads as at least 9 pt in the book: its size
    times ``DPI / 96`` (a figure pixel is a CSS pixel), times the scale at which the
    text column shows the picture.
-6. Every colour map in those figures is readable in grey scale: its lightness (CIELAB
+8. Every colour map in those figures is readable in grey scale: its lightness (CIELAB
    L*) changes monotonically.
-7. Colour never carries a meaning alone: every legend's entries differ in marker, line
+9. Colour never carries a meaning alone: every legend's entries differ in marker, line
    style, hatch or kind of mark as well; the highlighted bar is hatched and outlined.
-8. Every figure stored in a chapter has alt text that says what it shows.
+10. Every figure stored in a chapter has alt text that says what it shows.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import functools
 import io
 import json
 import re
@@ -42,6 +55,7 @@ from unittest import mock
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.test_browser import PAGES, book, browser  # noqa: F401  (fixtures)
 
@@ -55,6 +69,11 @@ CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 #: windows scale pictures down further; the reader can zoom. Test 4 checks it.
 COLUMN_PX = 672
 CSS_DPI = 96  # CSS pixels per inch: a figure pixel (at DPI) is one CSS pixel
+#: A phone's window (CSS pixels), the smallest text it may show in an explorer's
+#: picture (CSS pixels), the smallest control it may offer a finger (WCAG 2.5.8).
+PHONE = {"width": 390, "height": 844}
+PHONE_SMALLEST_PX = 8.0
+TOUCH_PX = 24
 SMALLEST_PT = 9.0
 #: Alt text that names the kind of thing and not what it shows.
 GENERIC = re.compile(
@@ -84,7 +103,7 @@ def axe_source():
     if not AXE.exists():
         pytest.skip(
             f"axe-core is not installed ({AXE.relative_to(ROOT)} is missing): "
-            "npm install --no-save --no-audit --no-fund axe-core@4.14.1"
+            "npm ci (package-lock.json pins it)"
         )
     return AXE.read_text(encoding="utf-8")
 
@@ -220,26 +239,55 @@ EXPLORER_PAGES = [
     "chapters/13_learning",
 ]
 
-# Marks the explorers (outputs with a picture and controls) and their controls; returns
-# [[{kind, id}, ...] per explorer].
+
+@pytest.mark.browser
+@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("name", EXPLORER_PAGES)
+def test_axe_finds_no_violation_on_a_phone(reader, axe_source, name, mode):
+    """Where an explorer's picture scrolls sideways in its own box (narrow screens),
+    the box must take the keyboard focus (axe-core: scrollable-region-focusable)."""
+    r = reader(width=PHONE["width"], height=PHONE["height"], mode=mode)
+    page = r.open(name)
+    page.add_script_tag(content=axe_source)
+    violations = page.evaluate(AXE_RUN)
+    listing = "\n".join(
+        f"  {v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['help']}; "
+        f"first: {v['nodes'][:3]}"
+        for v in violations
+    )
+    assert not violations, f"axe-core on {name} ({mode}, a phone):\n{listing}"
+    assert r.errors == []
+
+
+# Marks the explorers (outputs with a picture and controls, and the explorers computed
+# in the page) and their controls; returns [[{kind, id}, ...] per explorer]. A group of
+# radio buttons is one control (Tab reaches its checked button; arrows choose).
 MARK_CONTROLS = """() => {
-    const outputs = Array.from(document.querySelectorAll('main .cell_output'))
-        .filter(o => o.querySelector('.jupyter-widgets img') && o.querySelector(
-            '[role=slider], select, .widget-toggle-button'));
+    const outputs = Array.from(document.querySelectorAll(
+            'main .cell_output, main .sa-explorer'))
+        .filter(o => o.matches('.sa-explorer') || (
+            o.querySelector('.jupyter-widgets img') && o.querySelector(
+                '[role=slider], select, .widget-toggle-button')));
     return outputs.map((o, i) => {
         o.setAttribute('data-a11y-explorer', i);
         const controls = Array.from(o.querySelectorAll(
-            '[role=slider], select, button.widget-toggle-button'));
+            '[role=slider], select, button.widget-toggle-button, input[type=text], '
+            + 'input[type=radio]:checked'));
         return controls.map((c, j) => {
             c.setAttribute('data-a11y-control', `${i}-${j}`);
             const kind = c.matches('[role=slider]') ? 'slider'
-                : c.matches('select') ? 'select' : 'toggle';
+                : c.matches('select') ? 'select'
+                : c.matches('input[type=text]') ? 'text'
+                : c.matches('input[type=radio]') ? 'radio' : 'toggle';
             return {kind: kind, id: `${i}-${j}`};
         });
     });
 }"""
+# The picture an explorer shows: its visible <img>, or the SVG drawn in the page.
 PICTURE = """(i) => {
     const o = document.querySelector(`[data-a11y-explorer="${i}"]`);
+    const drawn = o.querySelector('.sa-picture');
+    if (drawn) return drawn.innerHTML;
     const img = Array.from(o.querySelectorAll('img:not([role="presentation"])'))
         .find(im => im.offsetParent !== null);
     return img ? img.src : null;
@@ -260,6 +308,16 @@ def _name_and_state(locator) -> tuple[str, str]:
     first = locator.aria_snapshot().splitlines()[0].strip(" -'")
     match = re.match(r'\w+ "(?P<name>(?:[^"]|"")*)"(?P<rest>.*)', first)
     return (match.group("name"), match.group("rest")) if match else ("", first)
+
+
+def _shown_pressed(button) -> bool:
+    """Whether a toggle button shows itself pressed (ipywidgets' own class)."""
+    return "mod-active" in (button.get_attribute("class") or "").split()
+
+
+def _marked_pressed(button) -> bool:
+    """Whether a toggle button's ARIA state says pressed."""
+    return "[pressed]" in _name_and_state(button)[1]
 
 
 def _soon(condition, seconds=2.0) -> bool:
@@ -332,6 +390,22 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
                     problems.append(f"{where} ({label}): the value text did not change")
                 page.keyboard.press(back)
                 _wait_picture(page, i, back_to=before)
+            elif control["kind"] == "text":  # a word more, and then not
+                page.keyboard.press("End")
+                page.keyboard.type(" dog")
+                _wait_picture(page, i, changed_from=before)
+                for _ in " dog":
+                    page.keyboard.press("Backspace")
+                _wait_picture(page, i, back_to=before)
+            elif control["kind"] == "radio":  # the next button of the group, and back
+                page.keyboard.press("ArrowRight")
+                _wait_picture(page, i, changed_from=before)
+                if focused.is_checked():
+                    problems.append(f"{where} ({label}): the arrow key chose nothing")
+                page.keyboard.press("ArrowLeft")
+                _wait_picture(page, i, back_to=before)
+                if not focused.is_checked():
+                    problems.append(f"{where} ({label}): not chosen again")
             elif control["kind"] == "select":
                 count = focused.locator("option").count()
                 index = focused.evaluate("s => s.selectedIndex")
@@ -347,7 +421,17 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
             else:  # a toggle button: Space presses it, Enter the one pressed before
                 if focused.get_attribute("aria-pressed") is None:
                     problems.append(f"{where} ({label}): no pressed state")
-                if "[pressed]" in rest:
+                # Pressed or not is what the reader sees (the widget's class); the
+                # ARIA state follows a change a moment later (CONTROL_NAMES_JS
+                # waits 30 ms), so it is waited for: read at once, just after Enter
+                # gave this button its press back (below), it could still say "not
+                # pressed", and the test pressed a pressed button, which rightly
+                # changes nothing (the flaky timeout of chapter 6).
+                shown = _shown_pressed(focused)
+                if not _soon(lambda f=focused, p=shown: _marked_pressed(f) == p):
+                    state = "pressed" if shown else "not pressed"
+                    problems.append(f"{where} ({label}): shown {state}, not so marked")
+                if shown:
                     continue  # pressing it changes nothing; its neighbours are tested
                 pressed_before = page.evaluate(
                     f"""() => document.querySelector(
@@ -359,7 +443,7 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
                     continue
                 page.keyboard.press("Space")
                 _wait_picture(page, i, changed_from=before)
-                if not _soon(lambda f=focused: "[pressed]" in _name_and_state(f)[1]):
+                if not _soon(lambda f=focused: _marked_pressed(f)):
                     problems.append(f"{where} ({label}): not marked pressed")
                 # back to the one pressed before, with Tab or Shift+Tab, and Enter
                 ids = [c["id"] for c in controls]
@@ -374,6 +458,8 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
                         break
                 page.keyboard.press("Enter")
                 _wait_picture(page, i, back_to=before)
+                if not _soon(lambda f=focused: not _marked_pressed(f)):
+                    problems.append(f"{where} ({label}): still marked pressed")
                 focused.focus()  # Tab goes on from here
     assert not problems, f"{name}:\n  " + "\n  ".join(problems)
 
@@ -444,6 +530,248 @@ def test_figures_are_shown_as_wide_as_the_text_size_test_assumes(reader, name):
     assert narrow == []
 
 
+#: Marks every picture a reader sees in the outputs (a figure, or what an explorer
+#: shows: its top layer, its background under it); returns [alt text, whether the page
+#: shows it scaled] for each.
+MARK_PICTURES = """() => Array.from(document.querySelectorAll('main .cell_output img'))
+    .filter(i => i.offsetParent !== null && i.getAttribute('role') !== 'presentation')
+    .map((img, k) => {
+        img.setAttribute('data-a11y-picture', k);
+        const r = img.getBoundingClientRect();
+        return [img.alt, Math.abs(r.width - img.naturalWidth) > 0.5
+                         || Math.abs(r.height - img.naturalHeight) > 0.5];
+    })"""
+#: How much a picture that the page shows scaled may differ between the two modes, and
+#: where (fraction of its pixels). Chromium draws a page in tiles and resamples a
+#: scaled picture in each; where the tiles fall on the picture depends on its place in
+#: the page, which the dark mode moves (its panel around an explorer adds 16 px). Moved
+#: by 1, 8, 16 or 256 px within light mode, a picture of chapter 11 shown at 56 % of its
+#: size changed in 5 to 7 rows of pixels (0.6 to 0.9 % of them) by up to 13 of 255; at
+#: its own size, nothing changes. The theme's dimming changes white by 36, and the
+#: hidden layers by far more.
+SCALED_LEVELS = 16
+SCALED_FRACTION = 0.02
+#: Scrolls picture k into view, and each box that scrolls it sideways to its start or
+#: its end; returns the part of it the reader sees ([left, top, right, bottom] in the
+#: window, CSS pixels: its box less what the boxes around it and the window clip) and
+#: whether a box scrolled it.
+PICTURE_SEEN = """([k, end]) => {
+    const img = document.querySelector(`[data-a11y-picture="${k}"]`);
+    img.scrollIntoView({block: 'center', inline: 'nearest'});
+    const clips = [];
+    let scrolled = false;
+    for (let e = img.parentElement; e && e !== document.body; e = e.parentElement) {
+        const style = getComputedStyle(e);
+        if (style.overflowX === 'visible' && style.overflowY === 'visible') continue;
+        if (e.scrollWidth > e.clientWidth) {
+            e.scrollLeft = end ? e.scrollWidth : 0;
+            scrolled = true;
+        }
+        clips.push(e);
+    }
+    const r = img.getBoundingClientRect();
+    let [left, top, right, bottom] = [r.left, r.top, r.right, r.bottom];
+    for (const e of clips) {
+        const c = e.getBoundingClientRect();
+        left = Math.max(left, c.left + e.clientLeft);
+        top = Math.max(top, c.top + e.clientTop);
+        right = Math.min(right, c.left + e.clientLeft + e.clientWidth);
+        bottom = Math.min(bottom, c.top + e.clientTop + e.clientHeight);
+    }
+    return [[Math.max(left, 0), Math.max(top, 0), Math.min(right, innerWidth),
+             Math.min(bottom, innerHeight)], scrolled];
+}"""
+
+
+def _seen(page, k: int, end: bool) -> tuple[np.ndarray | None, bool]:
+    """A screenshot of what the reader sees of picture k (``MARK_PICTURES``), and
+    whether a box scrolls it sideways.
+
+    The browser puts a picture's edges on whole pixels; the row or column of pixels at
+    an edge can be the ground around it (the page, the explorer's panel), which differs
+    between the colour modes by design, so one pixel is left out at each edge.
+    """
+    (left, top, right, bottom), scrolled = page.evaluate(PICTURE_SEEN, [k, end])
+    x, y = round(left) + 1, round(top) + 1
+    width, height = round(right) - 1 - x, round(bottom) - 1 - y
+    if width <= 0 or height <= 0:
+        return None, scrolled
+    clip = {"x": x, "y": y, "width": width, "height": height}
+    png = page.screenshot(clip=clip, animations="disabled")
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), scrolled
+
+
+def _has_pictures(name: str) -> bool:
+    """Whether the chapter's notebook shows a figure or an explorer's picture."""
+    notebook = json.loads((ROOT / f"{name}.ipynb").read_text(encoding="utf-8"))
+    figures = any(
+        "image/png" in o.get("data", {})
+        for c in notebook["cells"]
+        for o in c.get("outputs", [])
+    )
+    return figures or "<img" in json.dumps(notebook["metadata"].get("widgets", {}))
+
+
+PICTURE_PAGES = [p for p in PAGES if p.startswith("chapters/") and _has_pictures(p)]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, PHONE["width"]])
+@pytest.mark.parametrize("name", PICTURE_PAGES)
+def test_dark_mode_shows_every_picture_as_light_mode_does(reader, name, width):
+    """Pixel for pixel: a picture shown at its own size must be identical; one that the
+    page shows scaled may differ where the browser's raster tiles fall
+    (``SCALED_LEVELS``)."""
+    seen = {}
+    for mode in ("light", "dark"):
+        r = reader(width=width, height=PHONE["height"], mode=mode)
+        page = r.open(name)
+        assert _dark(page) == (mode == "dark")
+        pictures = page.evaluate(MARK_PICTURES)
+        shots = {}
+        for k in range(len(pictures)):
+            shots[k, "start"], scrolls = _seen(page, k, end=False)
+            if scrolls:
+                shots[k, "end"], _ = _seen(page, k, end=True)
+        seen[mode] = pictures, shots
+        assert r.errors == []
+    (pictures, light), (dark_pictures, dark) = seen["light"], seen["dark"]
+    assert pictures, f"no picture on {name}"
+    alts = [alt for alt, _ in pictures]
+    assert [alt for alt, _ in dark_pictures] == alts, "the modes show other pictures"
+    assert light.keys() == dark.keys(), "a picture scrolls sideways in one mode only"
+    problems = []
+    for (k, where), ours in light.items():
+        theirs = dark[k, where]
+        scaled = pictures[k][1] or dark_pictures[k][1]
+        what = f"{alts[k][:70]!r} ({where})"
+        if ours is None or theirs is None:
+            if (ours is None) != (theirs is None):
+                problems.append(f"{what}: seen in one mode only")
+            continue
+        if ours.shape != theirs.shape:
+            problems.append(
+                f"{what}: {ours.shape[1::-1]} px in light mode, "
+                f"{theirs.shape[1::-1]} in dark mode"
+            )
+            continue
+        differ = np.abs(ours.astype(int) - theirs.astype(int)).max(axis=2)
+        count, most = np.count_nonzero(differ), differ.max()
+        if scaled and most <= SCALED_LEVELS and count <= SCALED_FRACTION * differ.size:
+            continue  # the browser's resampling (see SCALED_LEVELS)
+        if count:
+            problems.append(
+                f"{what}: {count} of {differ.size} pixels differ, by up to {most} "
+                f"of 255 ({'scaled' if scaled else 'at its own size'})"
+            )
+            FAILURES.mkdir(parents=True, exist_ok=True)
+            stem = re.sub(r"[^\w.-]+", "_", f"dark_{name}_{width}_{k}_{where}")
+            pair = np.concatenate([ours, theirs], axis=1)
+            Image.fromarray(pair).save(FAILURES / f"{stem}.png")
+    assert not problems, f"{name} at {width} px, light vs dark:\n  " + "\n  ".join(
+        problems
+    )
+
+
+#: Each explorer's picture on the page: [alt text, natural width, shown width].
+EXPLORER_PICTURES = """() => Array.from(
+        document.querySelectorAll('main .cell_output .jupyter-widgets img'))
+    .filter(i => i.offsetParent !== null && i.getAttribute('role') !== 'presentation')
+    .map(i => [i.alt, i.naturalWidth, i.getBoundingClientRect().width])"""
+#: Every control of the explorers: [what, width, height].
+CONTROL_BOXES = """() => Array.from(document.querySelectorAll(
+        'main .cell_output .jupyter-widgets :is([role=slider], select, button, '
+        + '[contenteditable=true])'))
+    .filter(c => c.offsetParent !== null)
+    .map(c => [(c.getAttribute('aria-label') || c.textContent || c.tagName).trim()
+               .slice(0, 40), c.getBoundingClientRect().width,
+               c.getBoundingClientRect().height])"""
+
+
+#: For each layered explorer picture: the box that scrolls it sideways is scrolled to
+#: its end; returns [alt text, the part of its top layer the reader sees, the part of
+#: its background] (each a box less what the boxes around it clip).
+LAYERS_SEEN = """() => {
+    const seen = (img) => {
+        const r = img.getBoundingClientRect();
+        let [left, top, right, bottom] = [r.left, r.top, r.right, r.bottom];
+        for (let e = img.parentElement; e !== document.body; e = e.parentElement) {
+            const s = getComputedStyle(e);
+            if (s.overflowX === 'visible' && s.overflowY === 'visible') continue;
+            const c = e.getBoundingClientRect();
+            left = Math.max(left, c.left + e.clientLeft);
+            top = Math.max(top, c.top + e.clientTop);
+            right = Math.min(right, c.left + e.clientLeft + e.clientWidth);
+            bottom = Math.min(bottom, c.top + e.clientTop + e.clientHeight);
+        }
+        return [left, top, right, bottom].map(v => Math.round(v * 10) / 10);
+    };
+    return Array.from(document.querySelectorAll('main .cell_output'))
+        .map(o => [o.querySelector('img[role="presentation"]'),
+                   Array.from(o.querySelectorAll('img:not([role="presentation"])'))
+                       .find(i => i.offsetParent !== null)])
+        .filter(([background, top]) => background && top)
+        .map(([background, top]) => {
+            for (let e = background.parentElement; e; e = e.parentElement) {
+                if (e.scrollWidth > e.clientWidth
+                    && ['auto', 'scroll'].includes(getComputedStyle(e).overflowX)) {
+                    e.scrollLeft = e.scrollWidth;
+                    break;
+                }
+            }
+            return [top.alt, seen(top), seen(background)];
+        });
+}"""
+
+
+@functools.cache
+def _smallest_text_px(explorer: str) -> float:
+    """The size of the smallest text ``explorer`` draws, in pixels of its picture."""
+    fig, _, drawn = _draw(explorer)
+    return min(t.get_fontsize() for t in drawn) * fig.dpi / 72
+
+
+def _drawn_by(alt: str) -> str:
+    """The name of the explorer class whose picture has this alt text."""
+    from selfattention import widgets
+
+    names = [
+        n
+        for n in FIGURE_NAMES
+        if n.endswith("Explorer") and alt.startswith(getattr(widgets, n).PICTURE + " (")
+    ]
+    assert len(names) == 1, f"which explorer draws {alt[:70]!r}? {names}"
+    return names[0]
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", EXPLORER_PAGES)
+def test_explorers_can_be_read_and_used_on_a_phone(reader, name):
+    page = reader(width=PHONE["width"], height=PHONE["height"]).open(name)
+    pictures = page.evaluate(EXPLORER_PICTURES)
+    assert pictures, f"no explorer on {name}"
+    problems = []
+    for alt, natural, shown in pictures:
+        # a pixel of the picture is one CSS pixel at its natural size
+        smallest = _smallest_text_px(_drawn_by(alt)) * shown / natural
+        if smallest < PHONE_SMALLEST_PX:
+            problems.append(
+                f"{alt[:60]!r}: {natural} px wide, shown {shown:.0f} px wide: its "
+                f"smallest text is {smallest:.1f} CSS px"
+            )
+    for what, width, height in page.evaluate(CONTROL_BOXES):
+        if min(width, height) < TOUCH_PX:
+            problems.append(f"control {what!r}: {width:.0f} x {height:.0f} px")
+    # a picture that scrolls sideways keeps its layers together
+    for alt, top, background in page.evaluate(LAYERS_SEEN):
+        if top != background:
+            problems.append(
+                f"{alt[:60]!r} scrolled to its end: its top layer shows {top}, "
+                f"its background {background}"
+            )
+    assert not problems, f"{name} on a phone:\n  " + "\n  ".join(problems)
+
+
 # --------------------------------------------------------------------------------------
 # The figures, without a browser
 
@@ -460,7 +788,8 @@ def _figures():
     tokens, it = result.tokens, result.tokens.index("it")
     other = examples.tokenize("the dog was tired")
     x_other, x = examples.embed(other), examples.embed(tokens)
-    _, cross = attention(x_other, x, x)
+    _, plain = attention(2 * x, 2 * x, x)  # chapter 2: W_Q = W_K = 2I
+    _, cross = attention(2 * x_other, 2 * x, x)
     words = examples.tokenize("the animal was too tired")
     x_words = 2 * examples.embed(words)
     _, full = attention(x_words, x_words, x_words)
@@ -501,17 +830,19 @@ def _figures():
             "heatmaps",
             lambda: plotting.heatmaps(
                 [
-                    (result.weights[1], tokens, tokens, "self-attention: 11 × 11"),
+                    (plain, tokens, tokens, "self-attention: 11 × 11"),
                     (cross, other, tokens, "cross-attention: 4 × 11"),
                 ],
-                height=4.2,
+                height=6.4,
+                vmax=None,
+                stacked=True,
             ),
         ),
         (
             "heatmaps_annotated",
             lambda: plotting.heatmaps(
                 [(full, words, words, "no mask"), (causal, words, words, "causal")],
-                height=4,
+                height=3.6,
                 annotate=True,
             ),
         ),
@@ -570,6 +901,15 @@ def _figures():
         (
             "small_multiples_grid",
             lambda: plotting.small_multiples(heads, title="the 72 attention matrices"),
+        ),
+        (
+            "head_rows",
+            lambda: plotting.head_rows(
+                heads[3, :, 10],
+                [f"token{j}" for j in range(16)],
+                query="it",
+                title='Layer 4 of all-MiniLM-L6-v2: the row of "it" in each head',
+            ),
         ),
         (
             "position_heatmap",
@@ -749,6 +1089,32 @@ def test_every_stored_figure_has_alt_text_that_says_what_it_shows(path):
         if problem:
             problems.append(f"cell {i}: {problem} (metadata mystnb.image.alt)")
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_stored_figure_is_narrow_enough_for_its_smallest_text(path):
+    """The package's smallest text is ``plotting.SMALL`` points at ``plotting.DPI``; a
+    stored picture wider than the text column is shrunk in the book, text included.
+    Wider than this limit (700 px), text of ``SMALL`` points reads as less than 9
+    (chapter 2's heatmaps, drawn 1109 px wide, showed 9-point labels as 5.5 points: the
+    text-size test above measures each kind of figure, not the width a chapter asks
+    for)."""
+    from PIL import Image
+
+    from selfattention import plotting
+
+    limit = COLUMN_PX * plotting.DPI / CSS_DPI * plotting.SMALL / SMALLEST_PT
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    too_wide = []
+    for i, cell in enumerate(cells):
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            if png is None:
+                continue
+            width = Image.open(io.BytesIO(base64.b64decode(png))).size[0]
+            if width > limit:
+                too_wide.append(f"cell {i}: {width} px wide (at most {limit:.0f})")
+    assert not too_wide, "\n".join(too_wide)
 
 
 def test_generic_alt_texts_are_recognised():

@@ -113,3 +113,13 @@ def test_a_status_line_outside_a_notebook_does_nothing():
     with book.status("Working") as progress:
         progress.update("still working")
     assert progress._line is None
+
+
+def test_best_time_is_the_fastest_run_after_a_warm_up():
+    pauses = iter([0.2, 0.05, 0.03, 0.08])  # the first call is the warm-up
+
+    def work():
+        time.sleep(next(pauses))
+
+    fastest = book.best_time(work, repeats=3)
+    assert 0.03 <= fastest < 0.05

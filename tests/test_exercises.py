@@ -11,6 +11,7 @@ from selfattention.exercises import EXERCISES, check
 
 RIGHT = {
     "intuition-hungry": "animal",
+    "intuition-bank-shared": "noun",
     "self-shapes": (5, 5),
     "cross-shapes": (5, 7),
     "score-by-hand": 2.5,  # (1·2 + 2·0 + 0·1 + 1·3) / √4
@@ -37,6 +38,7 @@ RIGHT = {
 }
 WRONG = {
     "intuition-hungry": "street",
+    "intuition-bank-shared": "glue",
     "self-shapes": (5, 3),
     "cross-shapes": (7, 5),
     "score-by-hand": 5.0,  # forgot the scale

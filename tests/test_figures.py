@@ -208,8 +208,9 @@ def _():
             (w_self, sentence, sentence, f"self-attention: {n} × {n}"),
             (w_cross, other, sentence, f"cross-attention: {m} × {n}"),
         ],
-        width=11,
-        height=4.2,
+        height=6.4,
+        vmax=None,
+        stacked=True,
     )
 
 
@@ -284,8 +285,7 @@ def _():
     _, w_causal = attention(x, x, x, causal=True)
     return plotting.heatmaps(
         [(w_full, words, words, "no mask"), (w_causal, words, words, "causal mask")],
-        width=10,
-        height=4,
+        height=3.6,
         annotate=True,
     )
 
@@ -364,7 +364,7 @@ def _():
         {name + " (s)": t for name, t in seconds.items()},
         xlabel="sequence length n",
         ylabel="median time (s)",
-        title="All three grow like n²",
+        title="Time as n grows",
         logy=True,
         reference_slope=2,
     )
@@ -396,11 +396,17 @@ def _():
     )
 
 
-@chapter_figure("10-heads-small-multiples-layer-4")
+@chapter_figure("10-heads-rows-of-it", stored=1, needs_model=True)
 def _():
-    # stand-in for layer 4 of all-MiniLM-L6-v2: (1 layer, 12 heads, n, n)
-    layer_4 = stand_in_attention((1, 12, 16, 16), seed=4)
-    return plotting.small_multiples(layer_4, first_row=4, per_line=6)
+    from selfattention import pretrained
+
+    result = pretrained.recompute(*pretrained_model(), examples.SENTENCE)
+    return plotting.head_rows(
+        result.our_weights[3, :, result.tokens.index("it")],
+        result.tokens,
+        query="it",
+        title='Layer 4 of all-MiniLM-L6-v2: the row of "it" in each head',
+    )
 
 
 @chapter_figure("11-order-position-heatmap", stored=0)

@@ -40,6 +40,14 @@ anything is asserted, and printed at the end. Every request the page makes outsi
 127.0.0.1 is blocked and counted; the notebooks on disk are checked unchanged (autosave
 is off; nothing is saved). The server is stopped by its process id, and the test fails
 if one of its kernels outlives it.
+
+``test_a_trusted_chapter_shows_its_stored_explorers_working_before_it_runs`` (same
+server and browser) opens a copy of a chapter (under ``_build/``: trusting saves it)
+as a learner meets it before running anything: untrusted, each explorer shows its line
+of text; trusted from the command palette, each explorer the book pre-draws works (a
+line says what it is, every control switches to the picture whose alt text names the
+new setting, and back), one without stored pictures keeps its text, and no
+"disconnected" icon is shown anywhere.
 """
 
 from __future__ import annotations
@@ -50,6 +58,7 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -1096,5 +1105,254 @@ def test_chapter_runs_in_jupyterlab(lab, lab_page, path):
         pytest.fail(
             f"{name} in JupyterLab, "
             f"{len(problems)} problems (cell numbers 0-based):\n{listing}",
+            pytrace=False,
+        )
+
+
+# What a learner meets in a chapter opened from a fresh clone, before running it: the
+# notebook is not trusted (each explorer's stored output shows its one line of text,
+# "Run this cell..."); trusted from the command palette, JupyterLab renders the saved
+# widget state: each explorer the book pre-draws works as in the book (its controls
+# switch its pictures in the browser) under a line saying so, with no "disconnected"
+# icon; an explorer whose pictures are not stored (the book computes chapter 6's in the
+# page) keeps its line of text. One chapter for each kind: the issue's chapter 3 (a
+# slider and a slider the pre-drawn explorer lacks; a selection slider), 5 (two
+# sliders, stacks in stacks), 6 (no stored pictures), 10 (toggle buttons). Every
+# chapter's stored explorers are checked without a browser (tests/test_notebooks.py).
+TRUST_CHAPTERS = ["03_score", "05_blend", "06_attention_matrix", "10_multi_head"]
+TRUST_COPIES = ROOT / "_build" / "lab-trusted"
+PREDRAWN_CLASS = "selfattention-predrawn"  # selfattention.explorer.PREDRAWN_CLASS
+PREDRAWN_NOTE_CLASS = "selfattention-predrawn-note"
+
+OUTPUT_TEXT = """(i) => labTestPanel.content.widgets[i].node
+    .querySelector('.jp-OutputArea')?.innerText || ''"""
+UNTRUSTED_CELLS = """() => labTestPanel.content.widgets
+    .filter(c => c.model.type === 'code' && !c.model.trusted).length"""
+ALL_TRUSTED = """() => labTestPanel.content.widgets
+    .every(c => c.model.type !== 'code' || c.model.trusted)"""
+# Icons drawn by a ::before of an element shown (ipywidgets marks a view of a model
+# without a kernel with the class jupyter-widgets-disconnected: a broken chain drawn
+# with Font Awesome): where they are, in words.
+DISCONNECTED_ICONS = """() => Array.from(document.querySelectorAll('.jp-Notebook *'))
+    .filter(e => {
+        if (e.offsetParent === null) return false;
+        const before = getComputedStyle(e, '::before');
+        if (['none', 'normal', ''].includes(before.content)
+            || before.display === 'none') return false;
+        return e.classList.contains('jupyter-widgets-disconnected')
+            || /awesome/i.test(before.fontFamily);
+    })
+    .map(e => {
+        const cell = e.closest('.jp-Cell');
+        const i = labTestPanel.content.widgets.findIndex(w => w.node === cell);
+        return `cell ${i}: <${e.tagName.toLowerCase()} class="${e.className}">`;
+    })"""
+# The explorer shown in cell i: its note (visible text), the picture on top (its alt
+# text names the settings) and a fingerprint of every picture shown.
+PREDRAWN_NOW = f"""(i) => {{
+    const area = labTestPanel.content.widgets[i].node.querySelector('.jp-OutputArea');
+    const shown = (e) => e.offsetParent !== null;
+    const images = Array.from(area.querySelectorAll('img')).filter(shown);
+    let h = 2166136261;
+    const all = images.map(im => im.src).join('|');
+    for (let k = 0; k < all.length; k++) {{
+        h ^= all.charCodeAt(k);
+        h = Math.imul(h, 16777619) >>> 0;
+    }}
+    return {{
+        explorers: area.querySelectorAll('.{PREDRAWN_CLASS}').length,
+        notes: Array.from(area.querySelectorAll('.{PREDRAWN_NOTE_CLASS}'))
+            .filter(shown).map(n => n.innerText.replace(/\\s+/g, ' ').trim()),
+        alt: images.filter(im => im.getAttribute('role') !== 'presentation')
+            .map(im => im.alt).join(' | '),
+        picture: images.length ? h : null,
+    }};
+}}"""
+# What a control of cell i says it is set to: "name = value" as the pictures' alt texts
+# write it (Explorer.describe), or the value alone for a control without a name.
+CONTROL_SETTING = """(id) => {
+    const c = document.querySelector(`[data-a11y-control="${id}"]`);
+    const box = c.closest('.widget-slider, .widget-dropdown, .widget-toggle-buttons');
+    const label = (box.querySelector(':scope > .widget-label')?.textContent || '')
+        .trim();
+    const value = (box.querySelector('.widget-readout')?.textContent
+        || box.querySelector('select')?.selectedOptions[0]?.textContent
+        || box.querySelector('.widget-toggle-button.mod-active')?.textContent
+        || '').trim();
+    return label ? `${label} = ${value}` : value;
+}"""
+
+
+def _trust_from_the_command_palette(page) -> None:
+    """What the README tells a learner: Ctrl+Shift+C, "Trust Notebook", then Trust."""
+    page.keyboard.press("Control+Shift+C")
+    palette = page.locator(".lm-CommandPalette-input")
+    palette.wait_for(state="visible", timeout=10_000)
+    palette.fill("Trust Notebook")
+    item = page.locator(".lm-CommandPalette-item.lm-mod-active")
+    assert item.inner_text().strip().startswith("Trust Notebook"), item.inner_text()
+    page.keyboard.press("Enter")
+    page.locator(".jp-Dialog-button", has_text=re.compile(r"^\s*Trust\s*$")).click()
+
+
+def _operate(page, i, control) -> tuple[str, str | None]:
+    """One change to a pre-drawn explorer's control (a key on a slider, a click
+    elsewhere); returns the setting it shows then, and how to undo it (a key, or the
+    id of the toggle button to click), or None."""
+    focused = page.locator(f"[data-a11y-control='{control['id']}']")
+    focused.scroll_into_view_if_needed()
+    if control["kind"] == "slider":
+        now = float(focused.get_attribute("aria-valuenow"))
+        top = float(focused.get_attribute("aria-valuemax"))
+        there, back = ("ArrowRight", "ArrowLeft") if now < top else ("ArrowLeft", "End")
+        focused.focus()
+        page.keyboard.press(there)
+        return there, back
+    if control["kind"] == "select":
+        index = focused.evaluate("s => s.selectedIndex")
+        count = focused.locator("option").count()
+        focused.select_option(index=index + 1 if index < count - 1 else index - 1)
+        return "another option", None
+    before = page.evaluate(PRESSED_TOGGLE, control["id"])
+    focused.click()
+    return "a click", before
+
+
+def _picture_soon(page, i, wanted) -> bool:
+    """True once the fingerprint of the pictures cell i shows is ``wanted`` (a
+    pre-drawn explorer switches pictures in the browser, at once)."""
+    return _soon(lambda: wanted(page.evaluate(PREDRAWN_NOW, i)["picture"]), 5)
+
+
+def _predrawn_controls_work(page, i) -> list[str]:
+    """Every control of the pre-drawn explorer in cell i changes the picture to the
+    one its alt text names for the new setting, and back."""
+    problems = []
+    for control in page.evaluate(MARK_CONTROLS, i):
+        where = f"{control['kind']} {control['id']}"
+        focused = page.locator(f"[data-a11y-control='{control['id']}']")
+        if control["kind"] == "toggle" and "mod-active" in (
+            focused.get_attribute("class") or ""
+        ).split(" "):
+            continue  # pressed already: its neighbours are tried
+        before = page.evaluate(PREDRAWN_NOW, i)["picture"]
+        action, undo = _operate(page, i, control)
+        if not _picture_soon(page, i, lambda p, b=before: p != b):
+            problems.append(f"{where}: {action} did not change the picture")
+            continue
+        setting = page.evaluate(CONTROL_SETTING, control["id"])
+        after = page.evaluate(PREDRAWN_NOW, i)
+        if setting not in after["alt"]:
+            problems.append(
+                f"{where}: set to {setting!r}, but the picture shows {after['alt']!r}"
+            )
+        if control["kind"] == "slider":
+            focused.focus()
+            page.keyboard.press(undo)
+        elif control["kind"] == "toggle" and undo is not None:
+            page.locator(f"[data-a11y-control='{undo}']").click()
+        else:
+            continue
+        if not _picture_soon(page, i, lambda p, b=before: p == b):
+            problems.append(f"{where}: undoing it did not bring the picture back")
+    return problems
+
+
+@pytest.mark.parametrize("name", TRUST_CHAPTERS)
+def test_a_trusted_chapter_shows_its_stored_explorers_working_before_it_runs(
+    lab, lab_page, name
+):
+    path = ROOT / "chapters" / f"{name}.ipynb"
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    stored = (
+        nb["metadata"]
+        .get("widgets", {})
+        .get("application/vnd.jupyter.widget-state+json", {})
+        .get("state", {})
+    )
+    explorers = {
+        i: any(
+            o.get("data", {})
+            .get("application/vnd.jupyter.widget-view+json", {})
+            .get("model_id")
+            in stored
+            for o in cell.get("outputs", [])
+        )
+        for i, cell in enumerate(nb["cells"])
+        if cell["cell_type"] == "code" and "Explorer(" in "".join(cell["source"])
+    }
+    assert explorers, f"{name} has no explorer"
+    # Lab saves a notebook when it is trusted (to sign it): a learner's clone, here a
+    # copy outside chapters/ (under _build/, which the test of unchanged files skips)
+    copy = TRUST_COPIES / f"{name}.ipynb"
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, copy)
+    page = lab_page.page
+    page.goto(f"{lab.url}lab/tree/{copy.relative_to(ROOT).as_posix()}?reset")
+    page.wait_for_function(
+        OPEN_NOTEBOOK_READY, timeout=KERNEL_TIMEOUT_S * 1000, polling=250
+    )
+    # A fresh clone is not trusted: each explorer shows its line of text.
+    assert page.evaluate(UNTRUSTED_CELLS) > 0, "the notebook opened trusted"
+    problems = []
+    cells = page.evaluate(SNAPSHOT)
+    for i in explorers:
+        shown = page.evaluate(OUTPUT_TEXT, i)
+        if cells[i]["widgets"] or "Run this cell" not in shown:
+            problems.append((i, f"untrusted, it shows {shown[:100]!r}, not its text"))
+
+    _trust_from_the_command_palette(page)
+    page.wait_for_function(ALL_TRUSTED, timeout=10_000, polling=100)
+    with contextlib.suppress(PlaywrightTimeout):  # reported below
+        page.wait_for_function(
+            WIDGETS_RENDERED, timeout=REDRAW_TIMEOUT_S * 1000, polling=200
+        )
+    cells = page.evaluate(SNAPSHOT)
+    for i, cell in enumerate(cells):
+        if cell["type"] != "code":
+            continue
+        for shown in cell["output_texts"]:
+            if "Error displaying widget" in shown or WIDGET_REPR.match(shown):
+                problems.append((i, f"trusted, it shows {shown[:100]!r}"))
+        if i not in explorers:
+            continue
+        now = page.evaluate(PREDRAWN_NOW, i)
+        if not explorers[i]:  # no pictures stored: its text, as before trusting
+            shown = page.evaluate(OUTPUT_TEXT, i)
+            if cell["widgets"] or "Run this cell" not in shown:
+                problems.append((i, f"trusted, it shows {shown[:100]!r}, not its text"))
+            continue
+        if now["explorers"] != 1 or now["picture"] is None:
+            problems.append((i, "trusted, its pre-drawn explorer is not shown"))
+            continue
+        if not (
+            len(now["notes"]) == 1
+            and "drawn in advance" in now["notes"][0]
+            and "Run this cell for the live explorer with all its controls"
+            in now["notes"][0]
+        ):
+            problems.append((i, f"no line saying what it is: {now['notes']}"))
+        problems += [(i, p) for p in _predrawn_controls_work(page, i)]
+    problems += [
+        (-1, f"a disconnected icon: {icon}")
+        for icon in page.evaluate(DISCONNECTED_ICONS)
+    ]
+    if lab_page.console_errors:
+        problems.append((-1, f"browser console errors: {lab_page.console_errors}"))
+    if lab_page.external:
+        problems.append((-1, f"requests that left 127.0.0.1: {lab_page.external}"))
+    changed = _changes(lab.repository)
+    if changed:
+        problems.append(
+            (-1, f"files changed on disk (nothing may be saved): {changed}")
+        )
+    lab_page.bad_cells = [i for i, _ in problems if i >= 0]
+    if problems:
+        listing = "\n".join(
+            f"  cell {i:2d}: {p}" if i >= 0 else f"  {p}" for i, p in problems
+        )
+        pytest.fail(
+            f"{name}, trusted before it runs, {len(problems)} problems "
+            f"(cell numbers 0-based):\n{listing}",
             pytrace=False,
         )

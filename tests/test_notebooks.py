@@ -227,8 +227,17 @@ def test_a_solution_in_a_code_cell_is_refused():
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_explorers_are_stored_pre_drawn_for_the_book(path):
     """One cell per explorer; the stored output (what the HTML book shows) holds
-    pictures drawn in advance.
+    pictures drawn in advance. An explorer cell the book removes (``remove-cell``: the
+    book shows one computed in the page instead) stores no pictures for it.
+
+    What a trusted notebook, not yet run, shows in JupyterLab (tests/test_jupyterlab.py
+    sees it there): a pre-drawn explorer under a line saying what it is, with no
+    "disconnected" icons (selfattention.explorer.PREDRAWN_STYLE); where no pictures
+    are stored, its line of text (no widget view: "Error displaying widget: model not
+    found"). No output shows a widget whose state is not stored.
     """
+    from selfattention import explorer
+
     nb = json.loads(path.read_text(encoding="utf-8"))
     state = (
         nb["metadata"]
@@ -243,17 +252,30 @@ def test_explorers_are_stored_pre_drawn_for_the_book(path):
         for child in model["state"].get("children", []):
             yield from models_under(child.removeprefix("IPY_MODEL_"))
 
+    view_mime = "application/vnd.jupyter.widget-view+json"
     for c in nb["cells"]:
         source = "".join(c["source"])
+        bundles = [o["data"] for o in c.get("outputs", []) if "data" in o]
+        for bundle in bundles:
+            if view_mime in bundle:
+                assert bundle[view_mime]["model_id"] in state, source
         if c["cell_type"] == "code" and re.search(r"widgets\.\w+Explorer\(", source):
             assert ".precomputed(" not in source
-            views = [
-                o["data"]["application/vnd.jupyter.widget-view+json"]
-                for o in c["outputs"]
-                if "data" in o
-            ]
-            assert len(views) == 1, source
-            assert "StackModel" in set(models_under(views[0]["model_id"])), source
+            assert len(bundles) == 1, source
+            (bundle,) = bundles
+            text = "".join(bundle["text/plain"])
+            assert "Run this cell" in text and "\n" not in text, source
+            if "remove-cell" in c["metadata"].get("tags", []):
+                assert view_mime not in bundle, source
+                continue
+            model_id = bundle[view_mime]["model_id"]
+            assert "StackModel" in set(models_under(model_id)), source
+            box = state[model_id]["state"]
+            assert explorer.PREDRAWN_CLASS in box["_dom_classes"], source
+            note = state[box["children"][0].removeprefix("IPY_MODEL_")]["state"]
+            assert explorer.PREDRAWN_NOTE_CLASS in note["_dom_classes"], source
+            assert note["value"].startswith(explorer.PREDRAWN_STYLE), source
+            assert "pictures drawn in advance. Run this cell" in note["value"], source
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
@@ -263,7 +285,7 @@ def test_nbval_ignore_output_only_on_widget_and_timing_cells(path):
             src = "".join(c["source"])
             # widgets, timings, or plots of the timings measured just before
             assert re.search(
-                r"widgets\.\w+Explorer\(|median_time|peak_memory|seconds|"
+                r"widgets\.\w+Explorer\(|median_time|best_time|peak_memory|seconds|"
                 r"memory_mib|max_difference",
                 src,
             ), src

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import html
 import importlib.util
+import io
 import json
 import re
 import shutil
 import subprocess
 import sys
 import unicodedata
+from operator import itemgetter
 from pathlib import Path
 
 import pytest
@@ -132,8 +134,14 @@ def _code_lines(nb: dict) -> list[str]:
 
 
 def _expected_pictures(nb: dict) -> tuple[int, int]:
-    """(figures, explorers): PNG outputs, explorer cells (``widgets.XExplorer()``)."""
-    figures = explorers = 0
+    """(figures, explorers): PNG outputs, explorer cells (``widgets.XExplorer()``) and
+    explorers computed in the page (their mount point in a markdown cell)."""
+    figures = 0
+    explorers = sum(
+        "".join(cell["source"]).count('class="selfattention-live"')
+        for cell in nb["cells"]
+        if cell["cell_type"] == "markdown"
+    )
     for cell, tags in _shown_cells(nb):
         if "remove-output" in tags:
             continue
@@ -144,6 +152,116 @@ def _expected_pictures(nb: dict) -> tuple[int, int]:
             elif "image/png" in data and build_pdf.WIDGET_VIEW not in data:
                 figures += 1
     return figures, explorers
+
+
+# A page of the PDF must not be a runt: the few lines of a paragraph, list or code
+# block (or one small block) that did not fit on the page before, alone on a page. The
+# rule: every numbered page draws a picture, or its text fills at least RUNT_FILL of the
+# printed column's height (from its first line's top to its last line's foot), or it
+# begins with a heading (a chapter, a section, "Solutions", a solution's title): a short
+# Exercises section on a page of its own is a chapter's ending, not a runt.
+RUNT_FILL = 0.25
+# A4 less build_pdf's top and bottom margins, in points
+COLUMN_POINTS = (297 - 16 - 20) / 25.4 * 72
+# The footer is printed 9 mm above the bottom edge, the text ends 20 mm above it.
+FOOTER_TOP = 15 / 25.4 * 72  # points
+LINE_POINTS = 12  # the height of a line of text, below its baseline's position
+
+
+def _headings(page) -> list[list[str]]:
+    """The words of every heading a page of the toc prints, its math left out: the
+    markdown headings, bold-only lines (the side-by-side listings' titles), the titles
+    of the solutions, "Solutions" and "Chapter n"."""
+    nb = _notebook(page)
+    if nb is None:
+        sources = [(ROOT / f"{page.docname}.md").read_text(encoding="utf-8")]
+    else:
+        sources = [
+            "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"
+        ]
+    found = [["Solutions"]]
+    if page.number is None:
+        found.append(["Introduction"])  # the root page's title, as printed
+    else:
+        found.append(["CHAPTER", str(page.number)])
+    for source in sources:
+        fenced = False
+        for line in source.splitlines():
+            if line.lstrip().startswith(("```", "~~~")):
+                fenced = not fenced
+            if fenced:
+                continue
+            match = re.match(r"\s{0,3}#{1,6}\s+(.*)|\s*\*\*([^*]+)\*\*\s*$", line)
+            titles = [match and (match.group(1) or match.group(2))]
+            titles += re.findall(r"<summary>(.*?)</summary>", line)
+            for title in filter(None, titles):
+                words = _words(re.sub(r"\$[^$]*\$", " ", title))
+                if words:
+                    found.append(words)
+    return found
+
+
+def _is_heading(line: str, headings: list[list[str]]) -> bool:
+    """Whether a printed line is one of the headings (its math printed as symbols)."""
+    words = _words(line)
+    return any(
+        words[: len(h)] == h and len(words) <= len(h) + 4 for h in headings if words
+    )
+
+
+def _page_lines(page) -> list[tuple[float, str]]:
+    """A printed page's lines of text from top to bottom, its footer left out: (height
+    of the line above the page's foot in points, text). pypdf reads text in the order
+    it was drawn (typeset math last): sorted by position here."""
+    pieces = []
+
+    def visit(text, cm, tm, font, size):
+        if text.strip():
+            x = tm[4] * cm[0] + tm[5] * cm[2] + cm[4]
+            y = tm[4] * cm[1] + tm[5] * cm[3] + cm[5]
+            if y > FOOTER_TOP:
+                pieces.append((-y, x, text))
+
+    page.extract_text(visitor_text=visit)
+    by_x = itemgetter(1)
+    lines: list[list[tuple[float, float, str]]] = []
+    for piece in sorted(pieces):
+        if lines and piece[0] - lines[-1][0][0] < 4:  # sub- and superscripts
+            lines[-1].append(piece)
+        else:
+            lines.append([piece])
+    result = []
+    for line in lines:
+        text = "".join(t for _, _, t in sorted(line, key=by_x))
+        result.append((-line[0][0], re.sub(r"\s+", " ", text).strip()))
+    return result
+
+
+def _page_faults(page, headings: list[list[str]]) -> list[str]:
+    """What is wrong with one printed page: a runt (the rule above), a heading as its
+    last line (the heading's text is on the next page)."""
+    lines = _page_lines(page)
+    faults = []
+    if not _images(page):
+        top, foot = (lines[0][0], lines[-1][0]) if lines else (0, LINE_POINTS)
+        fill = (top - foot + LINE_POINTS) / COLUMN_POINTS
+        if fill < RUNT_FILL and not (lines and _is_heading(lines[0][1], headings)):
+            text = [t for _, t in lines[:2]]
+            faults.append(f"a runt, {fill:.0%} of the page filled: {text}")
+    if lines and _is_heading(lines[-1][1], headings):
+        faults.append(f"a heading at its foot: {lines[-1][1]!r}")
+    return faults
+
+
+def _book_faults(book: Book) -> list[str]:
+    found = []
+    for page in TOC:
+        headings = _headings(page)
+        start, end = book.ranges[page.docname]
+        for i in range(start, end):
+            for fault in _page_faults(book.reader.pages[i], headings):
+                found.append(f"page {book.labels[i]}: {fault}")
+    return found
 
 
 def _html_is_stale() -> bool:
@@ -386,3 +504,56 @@ def test_links_stay_inside_the_pdf_or_go_online(book):
             assert not re.match(
                 r"https?://(127\.0\.0\.1|localhost)|https://pdf\.invalid", uri
             ), f"page {i + 1}: {uri}"
+
+
+def test_no_runt_pages_and_no_heading_at_the_foot_of_a_page(book):
+    """The rule above RUNT_FILL: no page holds only the last lines of a paragraph, list
+    or code block, or one small block, that did not fit on the page before (in issue
+    16: "your_number) ." alone on a page, the end of an exercise list on another), and
+    no page ends with a heading whose text is on the next."""
+    faults = _book_faults(book)
+    assert faults == [], "\n".join(faults)
+
+
+def test_the_page_rule_sees_runts_and_stranded_headings(playwright):
+    """The rule itself, on five pages printed by the same Chromium with the book's
+    margins: a heading as a page's last line and a line alone on a page are faults; a
+    short page that begins with a heading, a short page with a picture and a full page
+    are not."""
+    from pypdf import PdfReader
+
+    if not Path(build_pdf.CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {build_pdf.CHROMIUM}")
+    text = "<p>" + "The animal didn't cross the street because it was too tired. " * 6
+    picture = (
+        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"
+        "nGP4z8DwHwAFAAH/iZk9HQAAAABJRU5ErkJggg=="
+    )
+    pages = [
+        text * 4 + "<h2>Where does <em>it</em> look?</h2>",
+        "<p>your_number) .</p>",
+        "<h2>Exercises</h2><ol><li>Compute it by hand.</li></ol>",
+        f'<p>your_number) .</p><img src="{picture}" width="300" height="200">',
+        text * 10,
+    ]
+    body = '<div style="break-after: page"></div>'.join(pages)
+    browser = playwright.chromium.launch(
+        executable_path=build_pdf.CHROMIUM, args=build_pdf.LAUNCH_ARGS
+    )
+    try:
+        page = browser.new_page()
+        page.set_content(f"<!DOCTYPE html><html><body>{body}</body></html>")
+        pdf = page.pdf(format="A4", margin=build_pdf.MARGIN)
+    finally:
+        browser.close()
+    reader = PdfReader(io.BytesIO(pdf))
+    assert len(reader.pages) == len(pages)
+    headings = [["Where", "does", "it", "look"], ["Exercises"]]
+    faults = [_page_faults(p, headings) for p in reader.pages]
+    assert [[f.split(":")[0].split(",")[0] for f in page] for page in faults] == [
+        ["a heading at its foot"],
+        ["a runt"],
+        [],
+        [],
+        [],
+    ], faults

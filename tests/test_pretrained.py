@@ -130,7 +130,56 @@ def test_pretrained_explorer_follows_layer_head_and_sentence(model):
     assert "wide" in e.tokens
     box = e.precomputed(layer=[0, 5], head=[0])
     assert len(e.frames) == 2
-    assert [type(c).__name__ for c in box.children[0].children] == [
+    assert [type(c).__name__ for c in box.children[1].children] == [
         "SelectionSlider",
         "SelectionSlider",
     ]
+
+
+def test_the_books_sentences_are_exported_for_the_html_book(
+    model, tmp_path, monkeypatch
+):
+    """``browser.write_pretrained_js``: chapter 12's in-page explorer shows these
+    weights before the reader loads the model (tests/test_browser_pretrained.py reads
+    them in the page); written once, then reused while nothing they depend on
+    changes, and written again when something does."""
+    import base64
+    import json
+
+    from selfattention import browser
+
+    cache, out = tmp_path / "cache.js", tmp_path / "html" / "data.js"
+    browser.write_pretrained_js(out, reuse=cache)
+    text = out.read_text(encoding="utf-8")
+    assert text == cache.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    assert lines[1] == f"// key: {browser.pretrained_key()}"
+    prefix = "window.selfattentionPretrained = "
+    assert lines[2].startswith(prefix) and lines[2].endswith(";")
+    data = json.loads(lines[2][len(prefix) : -1])
+    assert [s["sentence"] for s in data["sentences"]] == list(
+        browser.PRETRAINED_SENTENCES
+    )
+    assert (data["layers"], data["heads"]) == (6, 12)
+    assert data["first"] == {"layer": 4, "head": 2, "query": "it"}
+    for entry in data["sentences"]:
+        expected = pretrained.recompute(*model, entry["sentence"])
+        assert entry["tokens"] == expected.tokens
+        # (layers · heads · n · n) float32, little-endian
+        weights = np.frombuffer(base64.b64decode(entry["weights"]), dtype="<f4")
+        assert np.array_equal(
+            weights.reshape(expected.our_weights.shape), expected.our_weights
+        )
+    # the same key: the file kept is copied, the model not asked
+    out.unlink()
+    calls = []
+    original = browser.pretrained_data
+    monkeypatch.setattr(
+        browser, "pretrained_data", lambda: calls.append(1) or original()
+    )
+    browser.write_pretrained_js(out, reuse=cache)
+    assert calls == [] and out.read_text(encoding="utf-8") == text
+    # another key (the code changed): written again
+    cache.write_text(text.replace(lines[1], "// key: old"), encoding="utf-8")
+    browser.write_pretrained_js(out, reuse=cache)
+    assert calls == [1] and out.read_text(encoding="utf-8") == text

@@ -1,4 +1,6 @@
-"""What readers download: every notebook at most 1 MB, the HTML book at most 15 MB.
+"""What readers download: every notebook at most 1 MB, the HTML book at most 15 MB, and
+the files of the in-page model, which a reader downloads only on asking for it
+(``_static/minilm/``: the model and the WebAssembly runtime), at most 60 MB.
 
 The pictures that explorers draw in advance for the book are the bulk of both. They
 stay small because frames that share their background store only their top layer
@@ -20,6 +22,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 NOTEBOOK_LIMIT = 1_000_000  # bytes
 BOOK_LIMIT = 15_000_000  # bytes
+ON_DEMAND = "_static/minilm"  # loaded when a reader asks for it (book_ext)
+ON_DEMAND_LIMIT = 60_000_000  # bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from test_browser import _sources_newer_than  # noqa: E402  (the same staleness rule)
@@ -45,7 +49,12 @@ def built_book():
 
 
 def test_the_built_book_is_at_most_fifteen_megabytes(built_book):
-    files = [p for p in built_book.rglob("*") if p.is_file()]
+    on_demand = built_book / ON_DEMAND
+    files = [
+        p
+        for p in built_book.rglob("*")
+        if p.is_file() and not p.is_relative_to(on_demand)
+    ]
     total = sum(p.stat().st_size for p in files)
     largest = sorted(files, key=lambda p: p.stat().st_size)[-5:]
     listing = ", ".join(
@@ -62,3 +71,10 @@ def test_the_build_drops_what_no_reader_needs(built_book):
     assert sources
     for path in sources:
         assert "widgets" not in json.loads(path.read_text(encoding="utf-8"))["metadata"]
+
+
+def test_the_on_demand_model_files_are_at_most_sixty_megabytes(built_book):
+    files = [p for p in (built_book / ON_DEMAND).rglob("*") if p.is_file()]
+    total = sum(p.stat().st_size for p in files)
+    listing = ", ".join(f"{p.name} {p.stat().st_size / 1e6:.1f} MB" for p in files)
+    assert total <= ON_DEMAND_LIMIT, f"{ON_DEMAND} is {total / 1e6:.1f} MB: {listing}"

@@ -252,6 +252,30 @@ def test_routes_are_the_top_roles_layer_by_layer(short_run):
     )
 
 
+def test_routes_of_many_sentences_are_each_sentence_s_own(short_run):
+    """The routes come from one forward pass per sentence length; each sentence's top
+    words are those of its own attention rows (``attention``, one sentence at a time).
+    """
+    examples = short_run.data.held_out + short_run.data.train[::4]
+    assert len({len(e.tokens) for e in examples}) > 1  # batches of several lengths
+    expected = []
+    for e in examples:
+        rows = short_run.attention(e.tokens)[:, e.tokens.index("it")]  # (layers, n)
+        expected.append(
+            tuple(training._role(e.tokens[int(np.argmax(row))], e) for row in rows)
+        )
+    assert short_run._tops(examples) == expected
+    assert [short_run.top_roles(e) for e in examples[:3]] == expected[:3]
+
+
+def test_progress_hears_of_every_step_and_its_loss():
+    lines = []
+    r = training.train_referent_model(seed=0, steps=6, progress=lines.append)
+    assert lines == [f"loss {loss:.3f}" for loss in r.losses]
+    with pytest.raises(TypeError, match="progress must be a function"):
+        training.train_referent_model(steps=1, progress="loud")
+
+
 def test_one_layer_variant():
     r = training.train_referent_model(seed=0, steps=5, layers=1)
     n = len(tokenize(SENTENCE))
@@ -350,3 +374,99 @@ def test_training_on_cuda():
     cpu = training.train_referent_model(seed=0, steps=STEPS)
     # same start; float32 sums in another order
     np.testing.assert_allclose(r.losses, cpu.losses, rtol=1e-2)
+
+
+# Stored models ------------------------------------------------------------------------
+
+#: How far a retrained model's parameters may be from the stored ones. Retraining on
+#: the machine and torch that stored them gives the same float32 numbers bit for bit;
+#: elsewhere, other kernels round differently. Measured: changing every initial weight
+#: by a relative 1e-6 (about ten float32 roundings) moves the trained parameters by at
+#: most 4e-4 (one layer, seed 1) and 3e-5 (two layers, seed 0), while two seeds'
+#: trained parameters differ by about 1. A file stored from another seed or setting,
+#: or corrupted, is far outside this tolerance.
+PARAMETER_TOLERANCE = 1e-2
+
+
+@pytest.mark.parametrize(
+    ("seed", "layers"), training.STORED_MODELS, ids=lambda x: str(x)
+)
+def test_a_stored_model_is_what_training_gives(seed, layers):
+    stored = training.load_referent_model(seed=seed, layers=layers)
+    retrained = training.train_referent_model(seed=seed, layers=layers)
+    assert len(stored.layers) == layers and stored.seed == seed
+    for (name, a), (_, b) in zip(
+        stored.model.named_parameters(), retrained.model.named_parameters(), strict=True
+    ):
+        np.testing.assert_allclose(
+            a.detach().numpy(),
+            b.detach().numpy(),
+            rtol=0,
+            atol=PARAMETER_TOLERANCE,
+            err_msg=f"parameter {name}",
+        )
+    np.testing.assert_allclose(stored.losses, retrained.losses, atol=1e-3)
+    assert [s.step for s in stored.snapshots] == [s.step for s in retrained.snapshots]
+    # what the chapter shows of it
+    assert stored.accuracy == retrained.accuracy
+    assert stored.train_accuracy == retrained.train_accuracy
+    assert stored.accuracy == stored.snapshots[-1].accuracy
+    for e in stored.data.held_out:
+        assert next(iter(stored.predict(e.sentence))) == next(
+            iter(retrained.predict(e.sentence))
+        )
+    assert list(stored.routes()) == list(retrained.routes())
+    for route, fraction in stored.routes().items():
+        assert fraction == pytest.approx(retrained.routes()[route], abs=2 / 256)
+
+
+def test_another_seed_is_far_outside_the_tolerance():
+    """The tolerance above tells models apart: seeds 0 and 1 differ by far more."""
+    a, b = (training.load_referent_model(seed=s) for s in (0, 1))
+    differences = [
+        np.abs(p.detach().numpy() - q.detach().numpy()).max()
+        for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True)
+    ]
+    assert min(differences) > 20 * PARAMETER_TOLERANCE
+
+
+def test_a_loaded_model_works_like_a_trained_one():
+    r = training.load_referent_model(seed=0, layers=1)
+    n = len(tokenize(SENTENCE))
+    assert r.attention(SENTENCE).shape == (1, n, n)
+    assert r.losses.shape == (training.STEPS,)
+    assert r.snapshots[-1].rows[SENTENCE].shape == (1, n)
+    assert r.snapshots[0].step == 0 and r.snapshots[-1].step == training.STEPS
+    assert r.device == torch.device("cpu")
+    assert sum(r.predict(SENTENCE).values()) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_loading_what_is_not_stored_says_what_is():
+    with pytest.raises(ValueError, match=r"no stored model for seed=5.*stored: seed=0"):
+        training.load_referent_model(seed=5)
+    with pytest.raises(ValueError, match="train_referent_model"):
+        training.load_referent_model(seed=0, layers=3)
+
+
+def test_a_stored_model_from_other_settings_is_refused(monkeypatch):
+    monkeypatch.setattr(training, "WEIGHT_DECAY", 0.5)
+    with pytest.raises(RuntimeError, match="python -m selfattention.training"):
+        training.load_referent_model(seed=0)
+
+
+def test_the_stored_models_are_package_data():
+    """pyproject.toml ships every stored model's file in the package."""
+    import fnmatch
+    from pathlib import Path
+
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = config["tool"]["setuptools"]["package-data"]["selfattention"]
+    package = root / "src" / "selfattention"
+    for seed, layers in training.STORED_MODELS:
+        path = Path(str(training.stored_model_path(seed, layers)))
+        assert path.is_file()
+        relative = path.relative_to(package).as_posix()
+        assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns)

@@ -6,12 +6,15 @@ import base64
 import html
 import math
 import re
+from pathlib import Path
 
 import ipywidgets
 import numpy as np
 import pytest
 
 from selfattention import attention, examples, explorer, normalize, plotting, widgets
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Pre-drawn explorers (the HTML book's) need ipywidgets 8's Stack; they are made only
 # by the book's build.
@@ -136,6 +139,65 @@ def test_attention_matrix_explorer_follows_sentence_query_and_layer():
     labels = [t.get_text() for t in e.bars.ax.get_xticklabels()]
     assert labels == ["the", "cat", "sat"]
     assert len(e.bars.bars) == 3
+
+
+def marked(bars) -> list[int]:
+    """The bars drawn as "the largest" (red, hatched)."""
+    return [
+        i
+        for i, bar in enumerate(bars.bars)
+        if bar.get_hatch() == plotting.HIGHLIGHT_HATCH
+    ]
+
+
+def test_largest_names_one_winner_and_none_on_a_tie():
+    assert plotting.largest([0.1, 0.7, 0.2]) == 1
+    assert plotting.largest([0.4, 0.4, 0.2]) is None
+    assert plotting.largest([0.25] * 4) is None
+    assert plotting.largest([-3.0, -1.0, -2.0]) == 1
+    # a tie computed in floating point is still a tie
+    assert plotting.largest(normalize(np.array([0.1 + 0.2, 0.3, 0.0]))) is None
+
+
+def test_the_marked_bar_is_the_largest_weight_and_ties_mark_none():
+    """One meaning book-wide: red hatching is the row's largest weight, never the
+    query's own bar, and no bar when the largest weight is shared."""
+    e = widgets.AttentionMatrixExplorer()  # the row of "it", layer 2
+    tokens = examples.tokenize(examples.SENTENCE)
+    assert [tokens[i] for i in marked(e.bars)] == ["animal"]
+    frontend_sets(e.query, 0)  # "the", layer 2: its largest weight is animal's too
+    assert [tokens[i] for i in marked(e.bars)] == ["animal"]
+    e.layer.value = 0  # layer 1: "the" has a zero query, a uniform row
+    assert marked(e.bars) == []
+
+    t = widgets.TemperatureExplorer(scores=(2.0, 1.0, 0.1, -1.0), scale=0.0)
+    assert marked(t.weight_bars) == []  # factor 0: every weight 1/m
+    t.scale.value = 1.0
+    assert marked(t.weight_bars) == [0]
+
+    b = widgets.BlendExplorer(angle=270)  # k1 and k2 mirror each other about the query
+    assert b.weights[0] == pytest.approx(b.weights[1])
+    assert marked(b.bars) == []
+    b.angle.value = 90
+    assert marked(b.bars) == [2]
+
+    fig, _, bars = plotting.attention_figure(
+        tokens, examples.contextualize(tokens).weights[1], tokens.index("it")
+    )
+    assert [tokens[i] for i in marked(bars)] == ["animal"]
+
+
+def test_scaling_explorer_keeps_the_same_vectors_and_adds_entries():
+    e = widgets.ScalingExplorer(d_k=8)
+    q8, k8 = e.sample(8)
+    q1024, k1024 = e.sample(1024)
+    assert q8.shape == (1, 8) and k8.shape == (e.N_KEYS, 8)
+    np.testing.assert_array_equal(q1024[:, :8], q8)
+    np.testing.assert_array_equal(k1024[:, :8], k8)
+    e.d_k.value = 1024
+    np.testing.assert_allclose(e.raw_scores, (q1024 @ k1024.T)[0])
+    with pytest.raises(ValueError, match="d_k must be one of"):
+        e.sample(3)
 
 
 @pytest.mark.parametrize(
@@ -277,6 +339,42 @@ def test_for_the_book_an_explorer_shows_pictures_drawn_in_advance(monkeypatch):
     assert len(e.frames) == len(widgets.SCALE_OPTIONS)
     # the live picture is never made: its PNG would only bloat the stored notebook
     assert e._image is None
+    # untrusted, JupyterLab shows the text (one line)
+    text = bundle["text/plain"]
+    assert text.startswith(e.PICTURE) and "Run this cell" in text
+    assert "\n" not in text
+
+
+@needs_stack
+def test_a_pre_drawn_explorer_says_what_it_is_and_shows_no_disconnected_icon():
+    """In a trusted notebook not yet run, JupyterLab shows the stored pre-drawn
+    explorer: its first line says so, names the controls only the live explorer has,
+    and hides ipywidgets' "disconnected" icons inside it (and nowhere else); the book
+    hides the line (book.css). tests/test_jupyterlab.py sees it in a real Lab.
+    """
+    e = widgets.DotProductExplorer()
+    box = e.precomputed(angle=[0, 90, 180])
+    note = box.children[0]
+    assert explorer.PREDRAWN_CLASS in box._dom_classes
+    assert explorer.PREDRAWN_NOTE_CLASS in note._dom_classes
+    assert note.value.startswith(explorer.PREDRAWN_STYLE)
+    for rule in re.findall(
+        r"([^{}]+)\{", explorer.PREDRAWN_STYLE.removeprefix("<style>")
+    ):
+        for selector in rule.split(","):
+            # scoped: a live explorer that lost its kernel keeps its icons
+            assert selector.startswith(f".{explorer.PREDRAWN_CLASS}")
+            assert selector.endswith(".jupyter-widgets-disconnected::before")
+    text = re.sub(r"<[^>]+>", "", note.value.removeprefix(explorer.PREDRAWN_STYLE))
+    assert text.startswith("These are 3 pictures drawn in advance.")
+    assert "Run this cell for the live explorer with all its controls" in text
+    assert "“query length”" in text and "“query angle (°)”" not in text
+    full = widgets.TemperatureExplorer().precomputed()
+    assert "including" not in full.children[0].value  # it lacks no control
+    css = (ROOT / "book_assets" / "book.css").read_text(encoding="utf-8")
+    assert re.search(
+        rf"\.{explorer.PREDRAWN_NOTE_CLASS}\s*\{{\s*display:\s*none !important;", css
+    )
 
 
 def test_the_query_survives_a_new_sentence_or_falls_back_to_it_then_the_first_token():
@@ -348,7 +446,8 @@ def test_precomputed_explorers_switch_pictures_in_the_browser(explorer, sweep):
     e = explorer()
     box = e.precomputed(**(sweep or {}))
     sweep = sweep or e.SWEEP
-    selectors, picture = box.children[0].children, box.children[1]
+    _, row, picture = box.children  # the note for notebook readers, controls, picture
+    selectors = row.children
     background = None
     if e.layered:  # a shared background under the stack: the leaves are top layers
         base, picture = picture.children
@@ -407,12 +506,12 @@ def test_precomputed_explorers_switch_pictures_in_the_browser(explorer, sweep):
 def test_precomputed_selectors_keep_labels_and_nearest_values():
     e = widgets.BlendExplorer(angle=100)
     box = e.precomputed(angle=[0, 90, 180], v3_x=[0.0, 1.0])
-    angle, v3_x = box.children[0].children
+    angle, v3_x = box.children[1].children
     assert angle.value == 90  # the offered angle nearest to 100
     assert angle.description == "query angle (°)"
     assert v3_x.value == 0.0
     m = widgets.AttentionMatrixExplorer()
-    query, layer = m.precomputed(query=[6, 7], layer=[0, 1]).children[0].children
+    query, layer = m.precomputed(query=[6, 7], layer=[0, 1]).children[1].children
     assert query.label == "7: it"
     assert isinstance(query, widgets.widgets.Dropdown)
     assert layer.label == "layer 2: find the referent"
@@ -473,6 +572,64 @@ def test_rotary_explorer_scores_depend_on_the_distance_only():
     frontend_sets(e.distance, 5)
     assert not np.allclose(e.all_scores, at_3)  # another distance, another level
     np.testing.assert_allclose(e.line.get_ydata(), e.all_scores)
+
+
+@pytest.fixture(scope="module")
+def pretrained_explorer():
+    """A PretrainedExplorer on the book's sentence (skips without the model)."""
+    pytest.importorskip("transformers", reason="the pretrained model needs it")
+    from selfattention import pretrained
+
+    try:
+        pretrained.load()
+    except pretrained.ModelNotAvailable as err:
+        pytest.skip(str(err))
+    return widgets.PretrainedExplorer()
+
+
+def bar_heights(bars) -> list[float]:
+    return [bar.get_height() for bar in bars.bars]
+
+
+def test_pretrained_explorer_says_truly_what_wordpiece_did_with_the_text(
+    pretrained_explorer,
+):
+    """The model's tokenizer is not the hand-built one: what it cannot read becomes
+    [UNK] (emoji, some CJK characters), symbols like < and > are tokens, and only
+    invisible characters are left out."""
+    e = pretrained_explorer
+    e.sentence.value = "I love 🍕 and 我爱你"
+    assert e.tokens.count("[UNK]") == 3  # 🍕, 爱 and 你 are not in the vocabulary
+    assert "我" in e.tokens  # this one is
+    message = html.unescape(e.message.value)
+    assert "so read as [UNK]: 🍕 爱 你" in message
+    assert "Left out" not in message
+    e.sentence.value = "if a < b and b > c"
+    assert {"<", ">"} <= set(e.tokens)
+    assert e.message.value == ""  # nothing left out, nothing unknown
+    e.sentence.value = "zero\u200bwidth"  # a zero-width space: no token covers it
+    assert "Left out by the tokenizer: U+200B" in e.message.value
+    e.sentence.value = examples.SENTENCE
+    assert e.message.value == ""
+
+
+def test_pretrained_explorer_lets_the_reader_pick_the_row(pretrained_explorer):
+    e = pretrained_explorer
+    e.sentence.value = examples.SENTENCE
+    assert e.query.label == "10: it"
+    assert e.bars.ax.get_title() == 'row of "it"'
+    # no "it": the first word's row, said in the dropdown and the title, not [CLS]
+    e.sentence.value = "The dog sat on the mat."
+    assert e.query.label == "1: the"
+    assert e.bars.ax.get_title() == 'row of "the"'
+    frontend_sets(e.query, 2)  # the reader picks "dog"
+    frontend_sets(e.layer, 0)
+    assert e.bars.ax.get_title() == 'row of "dog"'
+    np.testing.assert_allclose(bar_heights(e.bars), e.result.our_weights[0, 1, 2])
+    e.sentence.value = "A dog barked."  # "dog" is still there: it stays chosen
+    assert e.query.label == "2: dog"
+    np.testing.assert_allclose(bar_heights(e.bars), e.result.our_weights[0, 1, 2])
+    e.sentence.value = examples.SENTENCE
 
 
 def test_training_explorer_shows_the_snapshot_of_the_chosen_step():
@@ -553,7 +710,7 @@ def test_pictures_drawn_in_advance_share_a_background_where_they_can(explorer, k
     frames = list(e.frames.values())
     assert len(set(frames)) == len(frames)
     if e.layered:  # one background, and one top layer per picture, in one grid cell
-        picture = box.children[1]
+        picture = box.children[2]
         assert isinstance(picture, widgets.widgets.GridBox)
         assert 'role="presentation"' in picture.children[0].value
         top = re.search(r'base64,([^"]+)', _leaves(picture.children[1])[0].value).group(
@@ -561,7 +718,7 @@ def test_pictures_drawn_in_advance_share_a_background_where_they_can(explorer, k
         )
         assert len(base64.b64decode(top)) < 0.5 * len(frames[0])  # much smaller
     else:
-        assert isinstance(box.children[1], widgets.widgets.Stack)
+        assert isinstance(box.children[2], widgets.widgets.Stack)
 
 
 def _leaves(stack):

@@ -8,7 +8,7 @@ instead; the chapter on a real model shows one.
 
 from __future__ import annotations
 
-import hashlib
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -82,6 +82,25 @@ BANK_ACCOUNT = "She opened a bank account."
 MAX_TOKENS = 16
 MAX_WORD_LENGTH = 30
 
+#: A word: letters and digits (``[^\W_]``: ``\w`` without the underscore), maybe joined
+#: by apostrophes (didn't, café's). The book's JavaScript uses the same rule.
+WORD = r"[^\W_]+(?:'[^\W_]+)*"
+
+#: What a reader is told about a sentence the explorers cannot use (``str.format``
+#: templates). The HTML book's explorer shows the same messages (selfattention.browser
+#: exports them).
+SENTENCE_ERRORS = {
+    "not text": "Please type a sentence (text), not {type}.",
+    "no words": "Type a sentence with at least one word (letters or digits).",
+    "too many words": (
+        "That sentence has {count} words; the explorer shows at most {limit}. "
+        "Try a shorter one."
+    ),
+    "long word": "'{start}…' is longer than {limit} characters; is it a real word?",
+}
+#: How many characters of an overlong word the message shows.
+LONG_WORD_SHOWN = 12
+
 
 class SentenceError(ValueError):
     """A sentence the explorers cannot use;
@@ -91,33 +110,30 @@ class SentenceError(ValueError):
 
 def tokenize(sentence: str, *, max_tokens: int = MAX_TOKENS) -> list[str]:
     """Split a sentence into lower-case word tokens (letters, digits and apostrophes);
-    punctuation is dropped.
+    punctuation and other symbols are dropped.
 
     Raises SentenceError, with a message meant for a reader, for an empty sentence, one
     with no words, or one with more than ``max_tokens`` words.
     """
     if not isinstance(sentence, str):
-        raise SentenceError(
-            f"Please type a sentence (text), not {type(sentence).__name__}."
-        )
-    text = unicodedata.normalize("NFKC", sentence).replace("\u2019", "'").lower()
-    tokens = [t.strip("'") for t in re.findall(r"[^\W_]+(?:'[^\W_]+)*", text)]
-    tokens = [t for t in tokens if t]
+        message = SENTENCE_ERRORS["not text"].format(type=type(sentence).__name__)
+        raise SentenceError(message)
+    text = unicodedata.normalize("NFKC", sentence).replace("\u2019", "'")
+    # lower case one character at a time, as the book's JavaScript does: the same in
+    # every Unicode version (lower() of a whole text also turns a final Σ into ς, by
+    # rules whose tables newer Unicode versions changed)
+    text = "".join(ch.lower() for ch in text)
+    tokens = re.findall(WORD, text)
     if not tokens:
-        raise SentenceError(
-            "Type a sentence with at least one word (letters or digits)."
-        )
+        raise SentenceError(SENTENCE_ERRORS["no words"])
     if len(tokens) > max_tokens:
-        raise SentenceError(
-            f"That sentence has {len(tokens)} words; the explorer shows at most "
-            f"{max_tokens}. Try a shorter one."
-        )
+        message = SENTENCE_ERRORS["too many words"]
+        raise SentenceError(message.format(count=len(tokens), limit=max_tokens))
     long = [t for t in tokens if len(t) > MAX_WORD_LENGTH]
     if long:
-        raise SentenceError(
-            f"'{long[0][:12]}…' is longer than {MAX_WORD_LENGTH} "
-            "characters; is it a real word?"
-        )
+        start = long[0][:LONG_WORD_SHOWN]
+        message = SENTENCE_ERRORS["long word"]
+        raise SentenceError(message.format(start=start, limit=MAX_WORD_LENGTH))
     return tokens
 
 
@@ -126,7 +142,7 @@ def left_out(sentence: str) -> list[str]:
     punctuation or spaces (emoji, other symbols), so an explorer can say so instead of
     dropping them silently."""
     text = unicodedata.normalize("NFKC", sentence) if isinstance(sentence, str) else ""
-    kept = set("".join(re.findall(r"[^\W_]+(?:'[^\W_]+)*", text)))
+    kept = set("".join(re.findall(WORD, text)))
     dropped = (
         ch
         for ch in text
@@ -141,17 +157,49 @@ def left_out(sentence: str) -> list[str]:
     )
 
 
+#: The length of an unknown word's vector (a hand-built feature is 1).
+UNKNOWN_WORD_LENGTH = 0.5
+
+
 def unknown_word_vector(word: str) -> np.ndarray:
     """The vector of a word the hand-built vocabulary lacks: small, pseudo-random,
     and always the same.
 
-    The seed is the SHA-256 hash of the word, so a word gets the same vector on every
-    machine and every run (Python's own ``hash()`` changes between runs). Its length is
-    0.5: it takes part in attention but does not dominate it.
+    Its seed is a hash of the word's UTF-8 bytes (32-bit FNV-1a), so a word gets the
+    same vector on every machine and every run (Python's own ``hash()`` changes between
+    runs). A small random number generator (mulberry32) turns the seed into uniform
+    numbers, and Box-Muller turns each pair of them into a normal one: a direction
+    that favours no feature. Its length is 0.5: it takes part in attention but does not
+    dominate it. The HTML book's JavaScript computes the same vector.
     """
-    seed = int.from_bytes(hashlib.sha256(word.encode("utf-8")).digest()[:8], "little")
-    v = np.random.default_rng(seed).standard_normal(len(FEATURES))
-    return 0.5 * v / np.linalg.norm(v)
+    uniform = _mulberry32(_fnv1a(word.encode("utf-8")))
+    v = np.array(  # (d_model,)
+        [
+            math.sqrt(-2.0 * math.log(1.0 - next(uniform)))
+            * math.cos(2.0 * math.pi * next(uniform))
+            for _ in FEATURES
+        ]
+    )
+    return UNKNOWN_WORD_LENGTH * v / np.linalg.norm(v)
+
+
+def _fnv1a(data: bytes) -> int:
+    """The 32-bit FNV-1a hash of ``data``."""
+    h = 0x811C9DC5
+    for byte in data:
+        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return h
+
+
+def _mulberry32(seed: int):
+    """Uniform numbers in [0, 1) from a 32-bit seed: Tommy Ettinger's mulberry32,
+    written with 32-bit integers so that JavaScript computes the same numbers."""
+    state = seed
+    while True:
+        state = (state + 0x6D2B79F5) & 0xFFFFFFFF
+        z = ((state ^ (state >> 15)) * (state | 1)) & 0xFFFFFFFF
+        z ^= (z + ((z ^ (z >> 7)) * (z | 61))) & 0xFFFFFFFF
+        yield (z ^ (z >> 14)) / 2**32
 
 
 def embed(tokens: list[str]) -> np.ndarray:
@@ -203,10 +251,11 @@ def hand_built_layers(strength: float = STRENGTH) -> tuple[Layer, Layer]:
     """Two self-attention layers, written by hand,
     that resolve "it" in the book's sentence.
 
-    Every non-zero entry is one rule. A query and a key that share a role score
-    ``strength²`` (divided by √d_k); everything else scores 0. The values pass on
-    features; each token's new vector is its old vector plus what it gathered
-    (a residual connection, see ``contextualize``).
+    Every non-zero entry is one rule, and every rule has the same ``strength``. A query
+    and a key that share a role score ``strength²`` times the two features involved
+    (divided by √d_k); everything else scores 0. The values pass on features; each
+    token's new vector is its old vector plus what it gathered (a residual
+    connection, see ``contextualize``).
     """
     s = strength
     # Layer 1, "find the description": a pronoun's query asks for a description; an
@@ -381,7 +430,7 @@ def plain_self_attention(sentence: str | list[str]) -> Contextualized:
 @dataclass(frozen=True)
 class WorkedExample:
     """One row of attention, step by step: the row of "it" in the second hand-built
-    layer (chapters 3-5).
+    layer (chapters 3-5). ``weights`` is that row of the attention matrix A.
     """
 
     tokens: list[str]

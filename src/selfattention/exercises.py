@@ -71,6 +71,14 @@ def _hungry_referent():
     return max(row, key=row.get)
 
 
+def _bank_shared_feature():
+    """The feature whose product adds the most to the cosine similarity of the two
+    outputs of "bank" (chapter 1)."""
+    river = examples.plain_self_attention(examples.RIVER_BANK).vector("bank")
+    account = examples.plain_self_attention(examples.BANK_ACCOUNT).vector("bank")
+    return examples.FEATURES[int(np.argmax(river * account))]  # feature by feature
+
+
 def _tired_looks_at():
     c = examples.contextualize(examples.SENTENCE)
     row = c.row("tired", layer=1)
@@ -134,10 +142,12 @@ def _variance_of_dot_products(d_k=256):
 def _what_one_layer_gets_right(seed=0):
     """Which kind of answer the one-layer model of ``seed`` gets right on the held-out
     sentences: "animal" or "place" when it names nearly all of one kind correctly and
-    nearly none of the other (trains the model: a few seconds)."""
+    nearly none of the other. The model is chapter 13's ``one[seed]``, the stored one
+    (``training.load_referent_model``; tests/test_training.py retrains and compares).
+    """
     from . import training
 
-    result = training.train_referent_model(seed=seed, layers=1)
+    result = training.load_referent_model(seed=seed, layers=1)
     right = {"animal": [], "place": []}
     for example in result.data.held_out:
         kind = "animal" if example.referent in training.ANIMALS else "place"
@@ -162,6 +172,14 @@ EXERCISES: dict[str, Exercise] = {
         _hungry_referent,
         "word",
         '"hungry" is said of living things, like "tired".',
+    ),
+    "intuition-bank-shared": Exercise(
+        'The two outputs of "bank" (river, account): which feature adds the most to '
+        "their cosine similarity?",
+        _bank_shared_feature,
+        "word",
+        "Multiply the two outputs feature by feature; the cosine similarity is the sum "
+        "of those products, divided by the two lengths.",
     ),
     "self-shapes": Exercise(
         "Self-attention over 5 tokens gives an attention matrix of which shape? "

@@ -16,6 +16,11 @@ Where it is shown decides how it works:
   ``SELFATTENTION_PREDRAW=1``), the same cell shows :meth:`Explorer.precomputed`
   instead: every picture the controls can ask for is drawn in advance and switched in
   the browser.
+- **In a stored notebook, not yet run**, JupyterLab shows the same pre-drawn explorer
+  once the notebook is trusted (it renders the saved widget state), with a line saying
+  that these are pictures drawn in advance and that running the cell gives the live
+  explorer with all its controls; untrusted, it shows a line of text instead
+  (``text/plain``). The book hides that line (``book_assets/book.css``).
 
 Works with ipywidgets 7.7 (what Colab ships and renders) and 8.x, through public API
 only; only the pre-drawn version needs ipywidgets 8 (``ipywidgets.Stack``), and only the
@@ -43,6 +48,9 @@ from .examples import SentenceError
 __all__ = [
     "CONTROL_NAMES_JS",
     "Explorer",
+    "PREDRAWN_CLASS",
+    "PREDRAWN_NOTE_CLASS",
+    "PREDRAWN_STYLE",
     "PREDRAW_ENV",
     "display_control_names",
     "display_widget",
@@ -63,6 +71,28 @@ _SELECTIONS = (
 )
 _STYLE = {"description_width": "initial"}
 
+#: The class of a pre-drawn explorer's outermost box.
+PREDRAWN_CLASS = "selfattention-predrawn"
+#: The class of its line for notebook readers ("These are 24 pictures drawn in
+#: advance. Run this cell for the live explorer..."), first in the box; the HTML book
+#: hides it (book_assets/book.css): there is no cell to run there.
+PREDRAWN_NOTE_CLASS = "selfattention-predrawn-note"
+
+#: Sent with that line. A trusted notebook, not yet run, shows its stored explorers from
+#: the saved widget state, with no kernel behind them; JupyterLab's widget manager then
+#: marks every view of a model without a kernel connection as disconnected (a red
+#: broken-chain icon, ``jupyter-widgets-disconnected``; seven of them on one explorer).
+#: A pre-drawn explorer needs no kernel: its controls are linked to its pictures in the
+#: browser (``jslink``) and work. So it shows no such icon. (A live explorer whose
+#: kernel went away still does: the rule applies inside a pre-drawn explorer only.)
+PREDRAWN_STYLE = (
+    "<style>"
+    f".{PREDRAWN_CLASS}.jupyter-widgets-disconnected::before,"
+    f".{PREDRAWN_CLASS} .jupyter-widgets-disconnected::before"
+    "{content:none;display:none}"
+    "</style>"
+)
+
 #: The class of selection sliders (their readout shows a choice; typing there would
 #: change nothing, see CONTROL_NAMES_JS).
 CHOICE_CLASS = "selfattention-choice"
@@ -74,11 +104,14 @@ CHOICE_CLASS = "selfattention-choice"
 #: readout is not editable (typing there changed the number shown, not the slider); an
 #: editable readout is a named text box; toggle buttons say which one is pressed; no
 #: label has the tooltip "null"; a dropdown keeps its keys from JupyterLab's
-#: command-mode shortcuts (its arrow keys would select another cell). It watches the
-#: page, so controls drawn later (and redrawn ones) are named too, and installs itself
-#: once. Sent after every live explorer (JupyterLab and Notebook run it: outputs of
-#: code just run are trusted; front ends that run no JavaScript ignore it); the HTML
-#: book loads it on every page (book_ext), so the notebooks do not store it.
+#: command-mode shortcuts (its arrow keys would select another cell). In the HTML book,
+#: a pre-drawn picture wider than a phone's text column scrolls sideways in its own box
+#: (book_assets/book.css); while it does, the box takes the keyboard focus (arrow keys
+#: scroll it) and says what it is. It watches the page, so controls drawn later (and
+#: redrawn ones) are named too, and installs itself once. Sent after every live
+#: explorer (JupyterLab and Notebook run it: outputs of code just run are trusted;
+#: front ends that run no JavaScript ignore it); the HTML book loads it on every page
+#: (book_ext), so the notebooks do not store it.
 CONTROL_NAMES_JS = """
 (function () {
   if (window.selfattentionControlNames) return;
@@ -128,6 +161,15 @@ CONTROL_NAMES_JS = """
     document.querySelectorAll(".widget-label[title=null]").forEach(function (label) {
       set(label, "title", null);
     });
+    var pictures = document.querySelectorAll(".widget-vbox > .jupyter-widgets");
+    pictures.forEach(function (box) {
+      if (!box.querySelector("img")) return;
+      var scrolls = box.scrollWidth > box.clientWidth + 1;
+      set(box, "tabindex", scrolls ? "0" : null);
+      set(box, "role", scrolls ? "group" : null);
+      set(box, "aria-label", scrolls ? "The picture, wider than the page: " +
+        "scroll it sideways to see all of it" : null);
+    });
   }
   var pending = false;
   function soon() {
@@ -145,6 +187,10 @@ CONTROL_NAMES_JS = """
     attributes: true,
     attributeFilter: ["class", "style", "aria-valuetext", "title", "contenteditable"],
   });
+  // a picture's width is known once it has loaded, and the column's changes with the
+  // window
+  document.addEventListener("load", soon, true);
+  window.addEventListener("resize", soon);
   soon();
 })();
 """.replace("CHOICE", CHOICE_CLASS)
@@ -338,7 +384,7 @@ class Explorer:
         """Shown in a notebook: live in a kernel; pre-drawn while the chapters are
         executed for the book.
         """
-        text = f"{self.PICTURE}: an interactive explorer. {_UNTRUSTED}"
+        text = f"{self.PICTURE}: an interactive explorer. {_RUN_THIS_CELL}"
         if predraw_requested():
             # the HTML book runs CONTROL_NAMES_JS on every page (book_ext)
             display_widget(self.precomputed(), text)
@@ -355,6 +401,9 @@ class Explorer:
         ``selected_index``). Moving a control then changes the picture with no kernel
         and no network. ``sweep`` maps control attribute names to the values to offer;
         by default the class's ``SWEEP``. Needs ipywidgets 8.
+
+        The box holds a line for notebook readers (:meth:`predrawn_note`, hidden in
+        the book), the new controls and the picture, in that order.
         """
         if not hasattr(widgets, "Stack"):
             raise RuntimeError(
@@ -418,13 +467,38 @@ class Explorer:
             for control, selector in zip(controls, selectors, strict=True):
                 control.value = selector.value
         self._on_change()
+        note = widgets.HTML(PREDRAWN_STYLE + self.predrawn_note(controls))
+        note.add_class(PREDRAWN_NOTE_CLASS)
         box = widgets.HBox(selectors, layout=widgets.Layout(flex_flow="row wrap"))
-        return widgets.VBox([box, picture])
+        explorer = widgets.VBox([note, box, picture])
+        explorer.add_class(PREDRAWN_CLASS)
+        return explorer
+
+    def predrawn_note(self, swept) -> str:
+        """The line above a pre-drawn explorer in a notebook (HTML): what it is, and
+        that running its cell gives the live explorer with all its controls, naming
+        those it lacks (``swept``: the controls it offers).
+        """
+        missing = [
+            f"“{html.escape(c.description)}”"
+            for c in self.controls
+            if c.description and not any(c is s for s in swept)
+        ]
+        including = f" (including {', '.join(missing)})" if missing else ""
+        return (
+            '<p style="margin:0 0 0.3em;line-height:1.4;'
+            'color:var(--jp-content-font-color2,#555)">'
+            f"These are {len(self.frames)} pictures drawn in advance. Run this cell "
+            f"for the live explorer with all its controls{including}: Python redraws "
+            "the picture as you change them.</p>"
+        )
 
 
-_UNTRUSTED = (
-    "Run this cell (or trust the notebook) to see it; "
-    "the picture is redrawn live as you move the controls."
+#: What an untrusted notebook shows for an explorer (its plain-text form), as do front
+#: ends that render no widgets: true wherever it is read (JupyterLab shows a trusted
+#: notebook's pre-drawn explorers, but not those the book computes in the page).
+_RUN_THIS_CELL = (
+    "Run this cell to see it: Python redraws the picture as you change its controls."
 )
 
 

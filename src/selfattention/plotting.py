@@ -202,13 +202,22 @@ class Heatmap:
     """An attention matrix: rows are queries (who looks),
     columns are keys (who is looked at).
 
-    Token labels on both axes, a colour bar from 0 to 1, and the value written in each
-    cell when the matrix is small enough to read them (``annotate``; writing 256 numbers
-    at every redraw would be slow).
+    Token labels on both axes, a colour bar from 0 to ``vmax`` (1: the largest weight
+    there can be), and the value written in each cell when the matrix is small enough
+    to read them (``annotate``; writing 256 numbers at every redraw would be slow).
     """
 
     def __init__(
-        self, ax, weights, rows, cols, *, title="", annotate=None, colorbar=True
+        self,
+        ax,
+        weights,
+        rows,
+        cols,
+        *,
+        title="",
+        annotate=None,
+        colorbar=True,
+        vmax=1.0,
     ):
         self.ax = ax
         weights = np.asarray(weights)
@@ -216,7 +225,7 @@ class Heatmap:
             weights,
             cmap=CMAP,
             vmin=0.0,
-            vmax=1.0,
+            vmax=vmax,
             aspect="auto",
             interpolation="nearest",
         )
@@ -276,8 +285,23 @@ class Heatmap:
             t.set_visible(True)
 
 
+def largest(values, *, rtol: float = 1e-9) -> int | None:
+    """The index of the one largest value, or None when two or more share it (within
+    ``rtol``): the bar a picture marks as the largest (red and hatched). A tie has no
+    single largest value, so nothing is marked.
+    """
+    values = np.asarray(values, dtype=float)
+    top = values.max()
+    tied = np.isclose(values, top, rtol=rtol, atol=1e-12)  # (m,)
+    return int(np.argmax(values)) if tied.sum() == 1 else None
+
+
 class RowBars:
-    """One row of weights (or scores) as bars, one bar per key token."""
+    """One row of weights (or scores) as bars, one bar per key token.
+
+    ``update(..., highlight=i)`` draws bar ``i`` red, hatched and outlined. Book-wide
+    that means "the largest": pass ``largest(values)``, which marks no bar on a tie.
+    """
 
     def __init__(
         self,
@@ -328,7 +352,7 @@ class RowBars:
             bar.set_linewidth(1.2 if marked else 0.0)
             bar.set_hatch(HIGHLIGHT_HATCH if marked else None)
             t.set_position((i, max(v, 0)))
-            t.set_text(f"{v:.2f}")
+            t.set_text(f"{v:.2f}".replace("-0.00", "0.00"))  # no sign on a zero
             # 16 numbers would crowd the bars and slow every redraw
             t.set_visible(len(values) <= 8)
         if self.ylim is None:
@@ -364,7 +388,8 @@ def attention_figure(
     fixed=False,
 ):
     """A heatmap of ``weights`` with token labels above bars of the row of token
-    ``query``: each bar sits under the column of its key.
+    ``query``: each bar sits under the column of its key. The query's row is outlined
+    in the heatmap; the row's largest weight is the marked bar (none on a tie).
 
     Returns ``(figure, heatmap, bars)``; call ``heatmap.update`` and ``bars.update`` to
     redraw. With ``fixed=True`` (for explorers, whose sentence changes) the layout is
@@ -390,6 +415,7 @@ def attention_figure(
     ax_map.set_xlabel("")
     ax_map.tick_params(axis="x", labelbottom=False)
     heatmap.update(weights, highlight_row=query)
+    top = largest(weights[query])  # the row's largest weight (none on a tie)
     bars = RowBars(
         ax_row,
         weights[query],
@@ -399,16 +425,16 @@ def attention_figure(
         margin=0.0,
     )
     ax_row.set_xlabel("key: the token being looked at")
-    bars.update(weights[query], tokens, highlight=query)
+    bars.update(weights[query], tokens, highlight=top)
     if fixed:
         # room for the widest labels a sentence can have
         widest = ["M" * LABEL_CHARS] * len(tokens)
         heatmap.update(weights, widest, widest, highlight_row=query)
-        bars.update(weights[query], widest, highlight=query)
+        bars.update(weights[query], widest, highlight=top)
         fig.canvas.draw()  # the layout engine places the axes once ...
         fig.set_layout_engine("none")  # ... and they stay there
         heatmap.update(weights, tokens, tokens, highlight_row=query)
-        bars.update(weights[query], tokens, highlight=query)
+        bars.update(weights[query], tokens, highlight=top)
     return fig, heatmap, bars
 
 
@@ -560,18 +586,44 @@ def convex_hull(points) -> np.ndarray:
 # --- Static figures for the chapters --------------------------------------------------
 
 
-def heatmaps(panels, *, width=WIDTH, height=3.6, annotate=None):
-    """Several labelled attention matrices side by side, with one colour bar;
-    ``panels`` is a list of (weights, rows, cols, title).
+def heatmaps(
+    panels, *, width=WIDTH, height=3.6, annotate=None, vmax=1.0, stacked=False
+):
+    """Several labelled attention matrices side by side (``stacked``: one above the
+    other, each row as tall as in the others), with one colour bar; ``panels`` is a
+    list of (weights, rows, cols, title).
+
+    The colour scale runs from 0 to ``vmax``: 1 by default (the largest weight there
+    can be), ``None`` for the largest weight shown, which spreads the colours over
+    weights that all stay well below 1 (say so in the caption).
     """
+    if vmax is None:
+        vmax = max(float(np.max(weights)) for weights, *_ in panels)
     fig = new_figure(width, height)
-    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    if stacked:
+        heights = [len(rows) for _, rows, _, _ in panels]
+        axes = np.atleast_1d(fig.subplots(len(panels), 1, height_ratios=heights))
+    else:
+        axes = np.atleast_1d(fig.subplots(1, len(panels)))
     for ax, (weights, rows, cols, title) in zip(axes, panels, strict=True):
         heatmap = Heatmap(
-            ax, weights, rows, cols, title=title, annotate=annotate, colorbar=False
+            ax,
+            weights,
+            rows,
+            cols,
+            title=title,
+            annotate=annotate,
+            colorbar=False,
+            vmax=vmax,
         )
-    for ax in axes[1:]:  # one name per axis is enough
-        ax.set_ylabel("")
+    if stacked:  # one name per axis is enough
+        for ax in axes[:-1]:
+            ax.set_xlabel("")
+        for ax in axes[1:]:
+            ax.set_ylabel("query")
+    else:
+        for ax in axes[1:]:
+            ax.set_ylabel("")
     fig.colorbar(heatmap.image, ax=axes, label="attention weight", fraction=0.04)
     return fig
 
@@ -735,6 +787,33 @@ def small_multiples(
     colorbar.ax.tick_params(labelsize=SMALL)
     if title:
         fig.suptitle(title, y=1 - 0.06 / height, va="top")
+    return fig
+
+
+def head_rows(
+    rows, tokens, *, query: str, row_name="head", first=1, title="", width=WIDTH
+):
+    """One token's row of attention in several heads, a line per head, every weight
+    written in its cell: ``rows`` (heads, n) over the keys ``tokens``.
+
+    Where small_multiples shows whole matrices too small to label, this shows one
+    row per head with every key named, so that what the prose says about each head can
+    be checked in the picture.
+    """
+    rows = np.asarray(rows)
+    labels = [f"{row_name} {first + h}" for h in range(rows.shape[0])]
+    # a line of 9-point numbers per head, plus the title and the slanted key labels
+    fig = new_figure(width, 1.5 + 0.26 * rows.shape[0])
+    ax = fig.subplots()
+    Heatmap(
+        ax,
+        rows,
+        labels,
+        tokens,
+        title=title or f'the row of "{query}" in each {row_name}',
+        annotate=True,
+    )
+    ax.set_ylabel(row_name)
     return fig
 
 

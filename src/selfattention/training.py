@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -442,11 +442,7 @@ class TrainingResult:
         """Per layer, the role (one of ROLES) of the word that gets the largest
         weight in the row of "it".
         """
-        it = example.tokens.index("it")
-        rows = self.attention(example.tokens)[:, it]  # (layers, n)
-        return tuple(
-            _role(example.tokens[int(np.argmax(row))], example) for row in rows
-        )
+        return self._tops([example])[0]
 
     def where_it_looks(
         self, examples: Sequence[Example] | None = None
@@ -479,10 +475,29 @@ class TrainingResult:
         return dict(sorted(counts.items(), key=lambda route: (-route[1], route[0])))
 
     def _tops(self, examples) -> list[tuple[str, ...]]:
+        """``top_roles`` of every example, from one forward pass per sentence length
+        (no padding, so each row is what ``attention`` gives the sentence alone).
+        """
         examples = self.data.held_out if examples is None else examples
         if not examples:
             raise ValueError("need at least one example")
-        return [self.top_roles(e) for e in examples]
+        by_length: dict[int, list[int]] = {}
+        for i, e in enumerate(examples):
+            _known_tokens(e.tokens, self.vocabulary, len(self.positions), needs_it=True)
+            by_length.setdefault(len(e.tokens), []).append(i)
+        tops: list[tuple[str, ...]] = [()] * len(examples)
+        with torch.no_grad():
+            for indices in by_length.values():
+                group = [examples[i].tokens for i in indices]
+                batch = _encode(group, self.vocabulary, self.device)
+                _, weights, _ = self.model(*batch)  # each (batch, n, n)
+                rows = torch.stack(  # (layers, batch, n): the row of "it"
+                    [w[torch.arange(len(group)), batch.it_at] for w in weights]
+                )
+                top = rows.argmax(dim=-1).T.tolist()  # (batch, layers)
+                for i, tokens, columns in zip(indices, group, top, strict=True):
+                    tops[i] = tuple(_role(tokens[j], examples[i]) for j in columns)
+        return tops
 
 
 def _role(word: str, example: Example) -> str:
@@ -588,6 +603,7 @@ def train_referent_model(
     d_model: int = D_MODEL,
     snapshot_every: int = 25,
     snapshot_sentences: Sequence[str] = (SENTENCE, SENTENCE_WIDE),
+    progress: Callable[[str], object] | None = None,
 ) -> TrainingResult:
     """Train a model to name the word "it" refers to, from the answers alone.
 
@@ -597,6 +613,10 @@ def train_referent_model(
     (2, or 1 to see what one layer can do); ``device`` "cpu" (the default) or "cuda".
     At step 0, every ``snapshot_every`` steps and at the last step, the held-out
     accuracy and the rows of "it" in ``snapshot_sentences`` are kept in ``snapshots``.
+
+    ``progress``, if given, is called once in every training step (``steps`` calls)
+    with the training loss so far as text, "loss 0.412": ``status(message,
+    steps=steps).update`` shows which step is running and about how long is left.
     """
     steps = STEPS if steps is None else steps
     for name, value in (
@@ -607,6 +627,11 @@ def train_referent_model(
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(
+            "progress must be a function called with a line of text, e.g. "
+            f"status(...).update, got {type(progress).__name__}"
+        )
     if data is not None and not isinstance(data, ReferentData):
         raise TypeError(
             f"data must come from make_dataset(), got {type(data).__name__}"
@@ -648,11 +673,13 @@ def train_referent_model(
         for step in range(1, steps + 1):
             scores, _, _ = model(*train)  # (examples, classes)
             loss = F.cross_entropy(scores, targets)
+            losses.append(loss.item())
+            if progress is not None:
+                progress(f"loss {losses[-1]:.3f}")
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             schedule.step()
-            losses.append(loss.item())
             if step % snapshot_every == 0 or step == steps:
                 snapshots.append(snapshot(step))
         return TrainingResult(
@@ -702,3 +729,151 @@ def _rows_of_it(model, watched, data, device) -> dict[str, np.ndarray]:
             # (layers, n)
             rows[sentence] = np.stack([_numpy(w[0, batch.it_at[0]]) for w in weights])
     return rows
+
+
+# Trained models stored with the package -----------------------------------------------
+
+#: The trained models stored with the package, as (seed, layers): each is what
+#: ``train_referent_model(seed=seed, layers=layers)`` returns, every other argument left
+#: at its default. A chapter that compares several trained models loads them with
+#: ``load_referent_model`` instead of waiting for each to train (a few seconds apiece).
+#: ``python -m selfattention.training`` trains them again and rewrites the files;
+#: tests/test_training.py retrains every one and compares.
+STORED_MODELS = ((0, 2), (1, 2), (0, 1), (1, 1))
+
+#: Where the stored models are, inside the package (package data, see pyproject.toml).
+STORED_FOLDER = "trained"
+
+
+def stored_model_path(seed: int, layers: int):
+    """The file of a stored model (an ``importlib.resources`` path)."""
+    from importlib.resources import files
+
+    return (
+        files(__package__) / STORED_FOLDER / f"referent-seed{seed}-layers{layers}.npz"
+    )
+
+
+def load_referent_model(*, seed: int = 0, layers: int = 2) -> TrainingResult:
+    """The model that ``train_referent_model(seed=seed, layers=layers)`` trains, loaded
+    from the weights stored with the package (``STORED_MODELS``) instead of trained.
+
+    Its word and position vectors, W_Q, W_K, W_V and read-out are the float32 numbers
+    that training produced; its losses and snapshots are the stored record of that
+    training; its accuracies are measured again here, on the CPU. A stored model was
+    trained with this module's data and settings: if they have changed since, loading
+    it is an error that says how to train the models again.
+    """
+    if (seed, layers) not in STORED_MODELS:
+        listing = ", ".join(f"seed={s}, layers={n}" for s, n in STORED_MODELS)
+        raise ValueError(
+            f"no stored model for seed={seed!r}, layers={layers!r}; stored: "
+            f"{listing}. Train it instead: train_referent_model(seed={seed!r}, "
+            f"layers={layers!r})"
+        )
+    data = make_dataset()
+    with stored_model_path(seed, layers).open("rb") as file:
+        stored = dict(np.load(file, allow_pickle=False))
+    if str(stored["recipe"]) != _recipe(data):
+        raise RuntimeError(
+            f"the stored model seed={seed}, layers={layers} was trained with other "
+            "data or settings than this version of selfattention.training uses; "
+            "train the stored models again: python -m selfattention.training"
+        )
+    device = torch.device("cpu")
+    with _one_cpu_thread():
+        model = ReferentModel(
+            len(data.vocabulary),
+            len(data.classes),
+            layers=layers,
+            d_model=D_MODEL,
+            max_tokens=max(len(e.tokens) for e in data.train + data.held_out),
+            seed=seed,
+        )
+        with torch.no_grad():
+            for name, parameter in model.named_parameters():
+                parameter.copy_(torch.from_numpy(stored[f"parameter {name}"]))
+        sentences = [str(s) for s in stored["snapshot sentences"]]
+        snapshots = tuple(
+            Snapshot(
+                int(step),
+                float(accuracy),
+                {s: stored[f"snapshot rows {k}"][i] for k, s in enumerate(sentences)},
+            )
+            for i, (step, accuracy) in enumerate(
+                zip(stored["snapshot steps"], stored["snapshot accuracy"], strict=True)
+            )
+        )
+        return TrainingResult(
+            model=model,
+            data=data,
+            losses=stored["losses"],
+            accuracy=_accuracy(model, data.held_out, data, device),
+            train_accuracy=_accuracy(model, data.train, data, device),
+            snapshots=snapshots,
+            seed=seed,
+            device=device,
+        )
+
+
+def _recipe(data: ReferentData) -> str:
+    """A digest of everything that decides what ``train_referent_model`` learns with
+    its defaults, besides the seed and the number of layers: the data and the
+    settings. A stored model is valid while it is unchanged.
+    """
+    text = repr(
+        (
+            [(e.sentence, e.referent) for e in data.train],
+            [(e.sentence, e.referent) for e in data.held_out],
+            data.vocabulary,
+            data.classes,
+            (D_MODEL, STEPS, LEARNING_RATE, WEIGHT_DECAY, INIT_SCALE),
+        )
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _save(result: TrainingResult, path) -> None:
+    """Write a trained model (trained with the defaults) as ``load_referent_model``
+    reads it: float32 parameters, the losses and snapshots, the recipe.
+    """
+    sentences = list(result.snapshots[0].rows)
+    arrays = {
+        f"parameter {name}": p.detach().to("cpu").numpy()
+        for name, p in result.model.named_parameters()
+    }
+    arrays |= {
+        f"snapshot rows {k}": np.stack([s.rows[sentence] for s in result.snapshots])
+        for k, sentence in enumerate(sentences)
+    }
+    np.savez_compressed(
+        path,
+        **arrays,
+        losses=result.losses,
+        recipe=np.array(_recipe(result.data)),
+        **{
+            "snapshot sentences": np.array(sentences),
+            "snapshot steps": np.array([s.step for s in result.snapshots]),
+            "snapshot accuracy": np.array([s.accuracy for s in result.snapshots]),
+            "trained with": np.array(f"torch {torch.__version__}"),
+        },
+    )
+
+
+def _store_all() -> None:
+    """Train every model of STORED_MODELS again and rewrite its file."""
+    from pathlib import Path
+
+    for seed, layers in STORED_MODELS:
+        path = Path(str(stored_model_path(seed, layers)))
+        path.parent.mkdir(exist_ok=True)
+        result = train_referent_model(seed=seed, layers=layers)
+        _save(result, path)
+        print(
+            f"{path.name}: held-out accuracy {result.accuracy:.3f}, "
+            f"{path.stat().st_size} bytes"
+        )
+
+
+if __name__ == "__main__":  # python -m selfattention.training
+    _store_all()

@@ -11,6 +11,7 @@ pictures drawn in advance (see ``explorer.py``).
 from __future__ import annotations
 
 import math
+import unicodedata
 
 import ipywidgets as widgets
 import numpy as np
@@ -108,7 +109,7 @@ class DotProductExplorer(Explorer):
         # (m,): the plain dot products
         self.scores = score(self.query[None, :], self.KEYS, scale=1.0)[0]
         self.arrows.update(np.vstack([self.query, self.KEYS]))
-        self.bars.update(self.scores, highlight=int(np.argmax(self.scores)))
+        self.bars.update(self.scores, highlight=plotting.largest(self.scores))
 
 
 class ScalingExplorer(Explorer):
@@ -125,7 +126,10 @@ class ScalingExplorer(Explorer):
     SWEEP = {"d_k": DK_OPTIONS}
 
     def __init__(self, d_k=64, seed=0):
-        self.seed = seed
+        rng = np.random.default_rng(seed)
+        # (1, d_max), (m, d_max): every d_k takes the first d_k entries of these
+        self._q = rng.standard_normal((1, DK_OPTIONS[-1]))
+        self._k = rng.standard_normal((self.N_KEYS, DK_OPTIONS[-1]))
         self.d_k = selection(widgets.SelectionSlider, "d_k", DK_OPTIONS, d_k)
         fig = plotting.new_figure(height=3.4)
         ax_raw, ax_scaled = fig.subplots(1, 2, sharey=True)
@@ -139,12 +143,15 @@ class ScalingExplorer(Explorer):
         super().__init__([self.d_k], fig, [self.raw_bars, self.scaled_bars])
 
     def sample(self, d_k):
-        """One query and N_KEYS keys with independent standard-normal entries
-        (the same for the same d_k).
+        """One query and N_KEYS keys with independent standard-normal entries.
+
+        The vectors are nested: at every d_k they are the first d_k entries of the same
+        longer vectors, so moving the slider adds or drops entries and changes nothing
+        else.
         """
-        rng = np.random.default_rng([self.seed, d_k])
-        # (1, d_k), (m, d_k)
-        return rng.standard_normal((1, d_k)), rng.standard_normal((self.N_KEYS, d_k))
+        if d_k not in DK_OPTIONS:
+            raise ValueError(f"d_k must be one of {DK_OPTIONS}, got {d_k!r}")
+        return self._q[:, :d_k], self._k[:, :d_k]  # (1, d_k), (m, d_k)
 
     def redraw(self):
         d_k = self.d_k.value
@@ -152,8 +159,8 @@ class ScalingExplorer(Explorer):
         self.raw_scores = score(q, k, scale=1.0)[0]  # (m,)
         self.unscaled = normalize(self.raw_scores)
         self.scaled = normalize(score(q, k)[0])  # default scale 1/√d_k
-        self.raw_bars.update(self.unscaled, highlight=int(np.argmax(self.unscaled)))
-        self.scaled_bars.update(self.scaled, highlight=int(np.argmax(self.scaled)))
+        self.raw_bars.update(self.unscaled, highlight=plotting.largest(self.unscaled))
+        self.scaled_bars.update(self.scaled, highlight=plotting.largest(self.scaled))
         self.raw_bars.ax.set_title(
             f"softmax(q·k): largest {self.unscaled.max():.2f}", fontsize=10
         )
@@ -203,7 +210,7 @@ class TemperatureExplorer(Explorer):
         scaled = self.scores * self.scale.value
         self.weights = normalize(scaled)
         self.score_bars.update(scaled)
-        self.weight_bars.update(self.weights, highlight=int(np.argmax(self.weights)))
+        self.weight_bars.update(self.weights, highlight=plotting.largest(self.weights))
 
 
 class BlendExplorer(Explorer):
@@ -246,12 +253,12 @@ class BlendExplorer(Explorer):
         self.arrows.labels[0].set_zorder(5)
         ax_keys.set_title("query and keys", fontsize=10)
         self.bars = plotting.RowBars(
-            ax_bar, np.zeros(3), ["w1", "w2", "w3"], title="weights"
+            ax_bar, np.zeros(3), ["a1", "a2", "a3"], title="weights"
         )
         self.hull = plotting.Hull2D(
             ax_hull, self.VALUES, self.LABELS, np.zeros(2), legend=False
         )
-        ax_hull.set_title(r"values; output $= \Sigma_i\, w_i v_i$", fontsize=10)
+        ax_hull.set_title(r"values; output $= \Sigma_i\, a_i v_i$", fontsize=10)
         super().__init__(
             [self.angle, self.v3_x, self.v3_y], fig, [self.arrows, self.bars, self.hull]
         )
@@ -265,7 +272,7 @@ class BlendExplorer(Explorer):
         out, w = attention(q, self.KEYS, self.values)  # (1, 2), (1, 3)
         self.output, self.weights = out[0], w[0]
         self.arrows.update(np.vstack([q, self.KEYS]))
-        self.bars.update(self.weights, highlight=int(np.argmax(self.weights)))
+        self.bars.update(self.weights, highlight=plotting.largest(self.weights))
         self.hull.update(self.values, self.output, sizes=self.weights)
 
 
@@ -330,7 +337,7 @@ class AttentionMatrixExplorer(Explorer):
         labels = plotting.short_labels(tokens)
         self.heatmap.update(self.weights, labels, labels, highlight_row=i)
         self.heatmap.ax.set_title(self.LAYERS[layer][0])
-        self.bars.update(self.row, labels, highlight=i)
+        self.bars.update(self.row, labels, highlight=plotting.largest(self.row))
         self.bars.ax.set_title(f'row of "{tokens[i]}": where it looks')
         notes = [_characters_note(self.sentence.value, tokens)]
         unknown = [
@@ -429,7 +436,7 @@ class OnlineSoftmaxExplorer(Explorer):
 
 class PretrainedExplorer(Explorer):
     """Pick a layer and a head of all-MiniLM-L6-v2 (and, with a kernel, type a
-    sentence): its attention matrix.
+    sentence and pick the token whose row is shown): its attention matrix.
     """
 
     PICTURE = (
@@ -437,20 +444,19 @@ class PretrainedExplorer(Explorer):
         "and bars of one token's row"
     )
     SWEEP = {"layer": range(6), "head": range(12)}
-    MAX_TOKENS = 32
 
     def __init__(self, sentence=examples.SENTENCE, layer=3, head=1, query="it"):
         from . import pretrained
 
         self._model = pretrained.load()
         self._recompute = pretrained.recompute
-        self._query_word = query
         self.sentence = widgets.Text(
             value=sentence,
             description="sentence",
             continuous_update=False,
             layout=widgets.Layout(width="min(100%, 36em)"),
         )
+        self.query = selection(widgets.Dropdown, "query token", [("", 0)])
         self.layer = selection(
             widgets.SelectionSlider, "layer", [(str(i + 1), i) for i in range(6)], layer
         )
@@ -459,30 +465,44 @@ class PretrainedExplorer(Explorer):
         )
         self._sentence_seen = None
         self._compute(sentence)
+        self._set_query_options(query)
         fig, self.heatmap, self.bars = plotting.attention_figure(
             self.tokens, np.eye(len(self.tokens)), 0, fixed=True
         )
         super().__init__(
-            [self.sentence, self.layer, self.head], fig, [self.heatmap, self.bars]
+            [self.sentence, self.query, self.layer, self.head],
+            fig,
+            [self.heatmap, self.bars],
         )
 
     def _compute(self, sentence):
-        if not isinstance(sentence, str) or not sentence.strip():
-            raise examples.SentenceError("Type a sentence with at least one word.")
+        from . import pretrained
+
+        # SentenceError, the same messages as the book's in-page explorer
+        pretrained.check_sentence(sentence)
         result = self._recompute(*self._model, sentence)
-        if len(result.tokens) > self.MAX_TOKENS:
-            raise examples.SentenceError(
-                f"That sentence is {len(result.tokens)} tokens long; "
-                f"the explorer shows at most {self.MAX_TOKENS}."
-            )
+        pretrained.check_length(result.tokens)
         self.result, self.tokens, self._sentence_seen = result, result.tokens, sentence
+
+    def _set_query_options(self, preferred):
+        """Offer the sentence's tokens; keep the preferred token if it is there, else
+        "it", else the first token after [CLS]: never a silent [CLS]."""
+        tokens = self.tokens
+        with self.quietly():
+            self.query.options = [(f"{i}: {t}", i) for i, t in enumerate(tokens)]
+            self.query.value = next(
+                (tokens.index(w) for w in (preferred, "it") if w in tokens),
+                1 if len(tokens) > 2 else 0,
+            )
 
     def redraw(self):
         if self.sentence.value != self._sentence_seen:
+            chosen = self.tokens[self.query.value]
             # SentenceError for empty or overlong input
             self._compute(self.sentence.value)
+            self._set_query_options(chosen)
         tokens = self.tokens
-        query = tokens.index(self._query_word) if self._query_word in tokens else 0
+        query = self.query.value
         # (n, n)
         self.weights = self.result.our_weights[self.layer.value, self.head.value]
         labels = plotting.short_labels(tokens)
@@ -490,10 +510,39 @@ class PretrainedExplorer(Explorer):
         self.heatmap.ax.set_title(
             f"layer {self.layer.value + 1}, head {self.head.value + 1}"
         )
-        self.bars.update(self.weights[query], labels, highlight=query)
+        self.bars.update(
+            self.weights[query], labels, highlight=plotting.largest(self.weights[query])
+        )
         self.bars.ax.set_title(f'row of "{tokens[query]}"')
         self.static_labels = tuple(tokens)
-        self.note = _characters_note(self.sentence.value, tokens)
+        self.note = self._reading_note()
+
+    def _reading_note(self) -> str:
+        """What of the typed sentence the picture does not show as it was typed."""
+        unknown_token = self._model[0].unk_token
+        unknown, left_out = self.result.unread(self.sentence.value, unknown_token)
+        notes = []
+        if unknown:
+            notes.append(
+                "Not in the model's vocabulary, so read as "
+                f"{unknown_token}: {' '.join(unknown)}"
+            )
+        if left_out:
+            shown = [
+                ch
+                if ch.isprintable() and unicodedata.category(ch)[0] != "M"
+                # invisible or combining: named by its code point
+                else f"U+{ord(ch):04X}"
+                for ch in left_out
+            ]
+            notes.append(f"Left out by the tokenizer: {' '.join(shown)}")
+        missing = plotting.missing_glyphs(self.tokens)
+        if missing:
+            notes.append(
+                "Shown as empty boxes "
+                f"(the figure font has no glyph for them): {' '.join(missing)}"
+            )
+        return ". ".join(notes)
 
 
 class MultiHeadExplorer(Explorer):
@@ -541,7 +590,8 @@ class MultiHeadExplorer(Explorer):
         labels = plotting.short_labels(self.tokens)
         self.heatmap.update(self.weights, labels, labels, highlight_row=self.query)
         self.heatmap.ax.set_title(self.VIEWS[self.view.value][0])
-        self.bars.update(self.weights[self.query], labels, highlight=self.query)
+        row = self.weights[self.query]  # (n,)
+        self.bars.update(row, labels, highlight=plotting.largest(row))
         self.bars.ax.set_title(f'row of "{self.tokens[self.query]}"')
 
 
@@ -675,7 +725,7 @@ class TrainingExplorer(Explorer):
             sentence = self.sentences[col]
             tokens = self.tokens[sentence]
             row = self.rows[sentence][layer]  # (n,)
-            bars.update(row, highlight=tokens.index("it"))
+            bars.update(row, highlight=plotting.largest(row))
             top = tokens[int(np.argmax(row))]
             bars.ax.set_title(
                 f'layer {layer + 1}, "…too {tokens[-1]}": top {top}', fontsize=9
