@@ -48,6 +48,7 @@ def built_book():
     return HTML
 
 
+@pytest.mark.book
 def test_the_built_book_is_at_most_fifteen_megabytes(built_book):
     on_demand = built_book / ON_DEMAND
     files = [
@@ -63,6 +64,7 @@ def test_the_built_book_is_at_most_fifteen_megabytes(built_book):
     assert total <= BOOK_LIMIT, f"the book is {total / 1e6:.1f} MB; largest: {listing}"
 
 
+@pytest.mark.book
 def test_the_build_drops_what_no_reader_needs(built_book):
     assert not list(built_book.glob("_static/**/*.map"))
     assert not list(built_book.glob("_static/**/webfonts/*.ttf"))
