@@ -232,8 +232,8 @@ EXPLORER_PAGES = [
     "chapters/12_real_model",
     "chapters/13_learning",
 ]
-# the explorers the page computes itself (book_assets/js): their phone layout is checked by
-# tests/test_browser_compute.py and tests/test_browser_pretrained.py; the others are
+# the explorers the page computes itself (book_assets/js): their phone layout is checked
+# by tests/test_browser_compute.py and tests/test_browser_pretrained.py; the others are
 # ipywidgets with pictures drawn in advance
 COMPUTED_IN_PAGE = ["chapters/06_attention_matrix", "chapters/12_real_model"]
 WIDGET_PAGES = [p for p in EXPLORER_PAGES if p not in COMPUTED_IN_PAGE]

@@ -453,6 +453,8 @@ SHOWN = """() => {
             .findIndex((r) => r.checked),
         message: e.querySelector('.sa-message').textContent,
         picture: e.querySelector('.sa-picture').innerHTML,
+        marked: Array.from(e.querySelectorAll('.sa-bars .sa-largest'),
+            (r) => Number(r.dataset.index)),
     };
 }"""
 
@@ -467,6 +469,10 @@ def python_view(sentence: str, query: str | None, layer: int) -> dict:
         "rows": plotting.short_labels(c.tokens),
         "values": [] if i is None else [f"{w:.2f}" for w in c.weights[layer][i]],
         "query": i,
+        # the one largest weight, red and hatched (none on a tie), as in every explorer
+        "marked": []
+        if i is None or (top := plotting.largest(c.weights[layer][i])) is None
+        else [top],
         "options": ([] if i is None else [])
         + (["choose a token"] if i is None else [])
         + [f"{k}: {t}" for k, t in enumerate(c.tokens)],

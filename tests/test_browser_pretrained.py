@@ -175,6 +175,8 @@ SHOWN = """(picture = true) => {
         cells: Array.from(e.querySelectorAll('.sa-heatmap rect.sa-cell'),
             (r) => r.getAttribute('fill')),
         values: texts('.sa-bars text.sa-value'),
+        marked: Array.from(e.querySelectorAll('.sa-bars .sa-largest'),
+            (r) => Number(r.dataset.index)),
         query: query.value === '' ? null : Number(query.value),
         options: texts('select[id$="-query"] option'),
         legends: sets.map((s) => s.querySelector('legend').textContent),
@@ -212,6 +214,8 @@ def expected_view(result, layer: int, head: int, query: str | None) -> dict:
         "head": head,
         "weights": w,
         "row": None if i is None else w[i],
+        # the one largest weight, red and hatched (none on a tie), as in every explorer
+        "marked": [] if i is None or (top := plotting.largest(w[i])) is None else [top],
     }
 
 
@@ -221,6 +225,8 @@ def assert_shows(shown: dict, expected: dict, tolerance: float = 0.0) -> None:
     number and colour within ``tolerance`` of the Python's weight."""
     for key in ("rows", "title", "query", "layer", "head"):
         assert shown[key] == expected[key], key
+    if tolerance == 0:  # the page's own weights may tie where the Python's do not
+        assert shown["marked"] == expected["marked"], "marked"
     w, row = expected["weights"], expected["row"]
     if tolerance == 0:
         assert shown["cells"] == [COLORS[_color_index(x)] for x in w.ravel()]

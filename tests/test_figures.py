@@ -921,14 +921,14 @@ def _empty_bars(monkeypatch, done):
 
 BITES = {
     # a colormap
-    "another-colormap": ("02-self-heatmaps", _set(plotting, "CMAP", "magma")),
+    "another-colormap": ("02-self-heatmaps", _set(plotting.style, "CMAP", "magma")),
     "another-colormap-in-an-explorer": (
         "AttentionMatrixExplorer-query=7-layer=1",
-        _set(plotting, "CMAP", "magma"),
+        _set(plotting.style, "CMAP", "magma"),
     ),
     "another-query-colour": (
         "DotProductExplorer-angle=0",
-        _set(plotting, "QUERY_COLOR", "#9467bd"),
+        _set(plotting.style, "QUERY_COLOR", "#9467bd"),
     ),
     # an axis
     "heatmap-transposed": ("04-normalize-heatmaps-causal", _transposed_heatmap),

@@ -321,14 +321,18 @@ def test_show_source_and_compare_source_show_the_installed_code():
     from selfattention.book import compare_source, show_source
 
     code = show_source(numpy_backend.score)
-    assert code.data.startswith("def score(q, k, *, scale=None):")
+    assert code.data.startswith(
+        "def score(q: ArrayLike, k: ArrayLike, *, scale: float | None = None)"
+    )
     both = compare_source(numpy_backend.score, torch_backend.score)
     legend, *lines = repr(both).splitlines()
     assert legend == "# N: NumPy only, P: PyTorch only"
     shared = [line for line in lines if line.startswith("  | ")]
     numpy_only = [line for line in lines if line.startswith("N | ")]
     torch_only = [line for line in lines if line.startswith("P | ")]
-    assert "  | def score(q, k, *, scale=None):" in shared  # the same line, shown once
+    # the same line, shown once
+    assert "  |     q, k, scale = _checked(q=q, k=k, scale=scale)" in shared
+    assert any(line.startswith("P | def score(q: Tensor,") for line in torch_only)
     assert any("np.swapaxes" in line for line in numpy_only)
     assert any(".transpose(-1, -2)" in line for line in torch_only)
     assert len(shared) + len(numpy_only) + len(torch_only) == len(lines)

@@ -73,11 +73,13 @@ def _contains_in_order(haystack: list[str], needles: list[str]) -> bool:
 
 
 def _contents_number(words: list[str], title: list[str]) -> str | None:
-    """The page number after a title (its words, in order) in the table of contents."""
-    for start in (i for i, word in enumerate(words) if word == title[0]):
-        rest = iter(words[start:])
-        if all(any(word == t for word in rest) for t in title):
-            return next((word for word in rest if word.isdigit()), None)
+    """The page number right after a title (its words, one after the other) in the
+    table of contents. ("12 Attention in a real model" must not be found across an
+    entry that ends in "chapter 12".)"""
+    for start in range(len(words) - len(title)):
+        end = start + len(title)
+        if words[start:end] == title and words[end].isdigit():
+            return words[end]
     return None
 
 

@@ -70,6 +70,7 @@ def test_only_a_clean_build_of_the_sources_as_they_are_is_reused(tmp_path):
     assert "built again" in stale()
 
 
+@pytest.mark.book
 def test_the_built_book_is_at_most_fifteen_megabytes(built_book):
     on_demand = built_book / ON_DEMAND
     files = [
@@ -85,6 +86,7 @@ def test_the_built_book_is_at_most_fifteen_megabytes(built_book):
     assert total <= BOOK_LIMIT, f"the book is {total / 1e6:.1f} MB; largest: {listing}"
 
 
+@pytest.mark.book
 def test_the_build_drops_what_no_reader_needs(built_book):
     assert not list(built_book.glob("_static/**/*.map"))
     assert not list(built_book.glob("_static/**/webfonts/*.ttf"))

@@ -264,7 +264,7 @@ def test_routes_of_many_sentences_are_each_sentence_s_own(short_run):
     for e in examples:
         rows = short_run.attention(e.tokens)[:, e.tokens.index("it")]  # (layers, n)
         expected.append(
-            tuple(training._role(e.tokens[int(np.argmax(row))], e) for row in rows)
+            tuple(training.role_of(e.tokens[int(np.argmax(row))], e) for row in rows)
         )
     assert short_run._tops(examples) == expected
     assert [short_run.top_roles(e) for e in examples[:3]] == expected[:3]

@@ -1,7 +1,8 @@
-// Pictures of attention drawn in the page (SVG), in the look of src/selfattention/plotting.py:
+// Pictures of attention drawn in the page (SVG), in the look of src/selfattention/plotting/:
 // viridis for weights (its 256 colours come from the package, selfattentionData.style), token
-// labels, the query's row outlined and its bar red, hatched and outlined (the highlight rule
-// of every explorer), a white ground in both colour modes (like the book's figures).
+// labels, the query's row outlined, and the one largest weight's bar red, hatched and outlined
+// (the highlight rule of the whole book: plotting.largest; a tie marks none), a white ground in
+// both colour modes (like the book's figures).
 // Sizes are CSS pixels and never shrink: a picture wider than its box scrolls in it, so text
 // stays readable on a phone. Text is set with textContent, never as markup.
 //
@@ -178,8 +179,8 @@
   }
 
   function bars(el, values, labels, opts = {}) {
-    // One row as bars, one per key, with its number on each bar; opts.highlight's bar red,
-    // hatched and outlined. values null: the axes, the labels and opts.message instead.
+    // One row as bars, one per key, with its number on each bar; opts.highlight's bar (use
+    // largest(values)) red, hatched and outlined. values null: the axes, the labels and opts.message instead.
     // opts.layout: the heatmap's, to put each bar under its column.
     const m = labels.length;
     const cols = shortLabels(labels);
@@ -212,7 +213,8 @@
       const marked = j === opts.highlight;
       node(svg, "rect", { ...box, fill: marked ? style().query : style().key });
       if (marked) {
-        node(svg, "rect", { ...box, fill: `url(#${hatch})`, stroke: "black", "stroke-width": 1.2 });
+        node(svg, "rect", { ...box, fill: `url(#${hatch})`, stroke: "black", "stroke-width": 1.2,
+          class: "sa-largest", "data-index": j });
       }
       const cx = x + w / 2, above = Math.min(base, end) - 3;
       if (upright) text(svg, cx, above, fixed(value), "middle", { class: "sa-value" });
@@ -232,6 +234,14 @@
     return layout;
   }
 
+  // The index of the one largest value, or null when two or more share it: the bar marked
+  // red and hatched (plotting.largest, with numpy.isclose's test: rtol 1e-9, atol 1e-12).
+  function largest(values, rtol = 1e-9) {
+    const top = Math.max(...values);
+    const tied = values.filter((v) => Math.abs(v - top) <= 1e-12 + rtol * Math.abs(top));
+    return tied.length === 1 ? values.indexOf(top) : null;
+  }
+
   // A picture wider than its box scrolls sideways in it (phones): then the box takes the keyboard focus, so
   // that the arrow keys scroll it, and says so (WCAG 2.1.1; axe-core: scrollable-region-focusable).
   function scrollable(box) {
@@ -243,5 +253,5 @@
     }
   }
 
-  sa.draw = { heatmap, bars, columns, fixed, colorOf, shortLabels, textWidth, scrollable };
+  sa.draw = { heatmap, bars, columns, fixed, colorOf, shortLabels, textWidth, scrollable, largest };
 })((window.selfattention = window.selfattention || {}));

@@ -160,7 +160,8 @@
           + `${tokens.join(", ")}; the row of "${tokens[i]}" is outlined.`,
       });
       sa.draw.bars(barsBox, w[i], tokens, {
-        layout: { ...layout }, title: `row of "${tokens[i]}": where it looks`, highlight: i,
+        layout: { ...layout }, title: `row of "${tokens[i]}": where it looks`,
+        highlight: sa.draw.largest(w[i]),
         label: `Bars: the row of "${tokens[i]}" in ${name}, the weight it gives each token: `
           + tokens.map((t, k) => `${t} ${sa.draw.fixed(w[i][k])}`).join(", ") + ".",
       });

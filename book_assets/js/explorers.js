@@ -135,7 +135,7 @@
       });
       const title = i === null ? "choose a query token" : `row of "${tokens[i]}": where it looks`;
       sa.draw.bars(barsBox, i === null ? null : w[i], tokens, {
-        layout: { ...layout }, title, highlight: i,
+        layout: { ...layout }, title, highlight: i === null ? null : sa.draw.largest(w[i]),
         message: "Choose a query token to see its row.",
         label: i === null ? "No row shown: choose a query token."
           : `Bars: the row of "${tokens[i]}" in ${name}, the weight it gives each token: `

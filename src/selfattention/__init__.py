@@ -28,6 +28,8 @@ Vocabulary, used the same way in every module:
 =============  ========================================================================
 """
 
+from importlib.metadata import PackageNotFoundError, version
+
 from .fast import chunked_attention
 from .numpy_backend import (
     attention,
@@ -42,7 +44,10 @@ from .numpy_backend import (
     softmax,
 )
 
-__version__ = "0.1.0"
+try:  # written once, in pyproject.toml
+    __version__ = version("selfattention")
+except PackageNotFoundError:  # the source tree without an install
+    __version__ = "0+unknown"
 
 __all__ = [
     "attention",

@@ -1,22 +1,148 @@
 """Shape and argument checks shared by the NumPy and the torch backend.
 
-They work on shapes (tuples) and plain Python values only, so both backends raise
-exactly the same errors with exactly the same messages. Every message names the
-shapes involved: a reader who passes the wrong thing should see at once which
-array is wrong and how.
+``checked`` is what every public function of both backends runs on its first line
+(through the backend's ``_checked``): it converts the arrays, scans them for NaN and
+inf, applies the shape rules, and checks that the scores fit the dtype. The rules work
+on shapes (tuples) and plain Python values only, so both backends raise exactly the
+same errors with exactly the same messages; what depends on the array library (how to
+convert, scan, compare devices) is a small ``Rules`` object each backend supplies.
+Every message names the shapes involved: a reader who passes the wrong thing should
+see at once which array is wrong and how.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, Generic, Protocol, TypeVar
+
+Shape = Sequence[int]
+
+#: The arguments that are arrays, by the names the public functions use.
+ARRAYS = frozenset(
+    {"q", "k", "v", "scores", "weights", "x", "w_q", "w_k", "w_v", "w_o"}
+)
 
 
-def _fmt(shape) -> str:
+class _Array(Protocol):
+    """What ``checked`` uses of an array: its shape, and slicing."""
+
+    @property
+    def shape(self) -> Any: ...
+
+    def __getitem__(self, key: Any, /) -> Any: ...
+
+
+A = TypeVar("A", bound=_Array)  # the backend's array type: np.ndarray or torch.Tensor
+
+
+class Rules(ABC, Generic[A]):
+    """What a backend supplies to ``checked``: the few steps that depend on its array
+    type. Everything else (which rules apply, in which order, the messages, when to
+    scan for NaN and inf) is ``checked``'s, once for both backends.
+    """
+
+    @abstractmethod
+    def as_array(self, value: Any, name: str) -> A:
+        """``value`` as a floating-point array, or a TypeError saying why not."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def all_finite(self, a: A) -> bool:
+        """True when no entry of ``a`` is NaN or inf."""
+        raise NotImplementedError
+
+    def same_device_and_dtype(self, arrays: dict[str, A]) -> dict[str, A]:
+        """The arrays made compatible with each other (by default: as they are)."""
+        return arrays
+
+    @abstractmethod
+    def as_mask(self, mask: Any, scores_shape: Shape, like: A) -> A:
+        """``mask`` as a boolean array that broadcasts to ``scores_shape``."""
+        raise NotImplementedError
+
+    def as_out(self, out: Any, scores: A) -> A:
+        """``normalize(..., out=out)``: where the weights are written."""
+        raise TypeError("out= is not supported by this backend")
+
+    @abstractmethod
+    def limits(self, q: A, k: A) -> tuple[float, float, object]:
+        """The largest finite number, the machine epsilon and the dtype of the scores
+        of q and k.
+        """
+        raise NotImplementedError
+
+    @abstractmethod
+    def largest_magnitude(self, a: A) -> float:
+        """max |a| (0 for an empty array)."""
+        raise NotImplementedError
+
+    @abstractmethod
+    def scores_finite(self, q: A, k: A, scale: float) -> bool:
+        """True when every score (q · scale) @ kᵀ is finite."""
+        raise NotImplementedError
+
+
+def checked(
+    rules: Rules[A], args: Mapping[str, Any], *, check_finite: bool = True
+) -> tuple[Any, ...]:
+    """The arguments of a public function, checked and converted, in the order given.
+
+    ``args`` has the function's own argument names, e.g. ``{"q": q, "k": k, "scale":
+    scale}``: which shape rules apply follows from the names (``check_arguments``).
+    Arrays are converted by ``rules.as_array``; each is scanned for NaN and inf unless
+    ``check_finite`` is False, which the caller says explicitly when it hands over
+    arrays it computed itself from checked inputs (``attention`` passes its scores to
+    ``normalize`` that way: a second scan would cost a pass over the whole (..., n, m)
+    matrix). ``mask`` becomes a boolean array that broadcasts to the scores, ``scale`` a
+    float (1/√d_k when None). When q and k are given, their scores are checked to fit
+    the dtype (an overflow raises here, before any math).
+    """
+    arrays = {}
+    for name, value in args.items():
+        if name in ARRAYS:
+            arrays[name] = rules.as_array(value, name)
+            if check_finite and not rules.all_finite(arrays[name]):
+                raise ValueError(
+                    f"{name} contains NaN or inf (shape {_fmt(arrays[name].shape)}); "
+                    "attention needs finite inputs"
+                )
+    arrays = rules.same_device_and_dtype(arrays)
+    others = {name: value for name, value in args.items() if name not in ARRAYS}
+    values = check_arguments({name: a.shape for name, a in arrays.items()}, others)
+    if values.get("mask") is not None:
+        like = next(iter(arrays.values()))
+        values["mask"] = rules.as_mask(values["mask"], values["mask_shape"], like)
+    if values.get("out") is not None:
+        values["out"] = rules.as_out(values["out"], arrays["scores"])
+    if "q" in arrays:
+        check_scores_fit(rules, arrays["q"], arrays["k"], values["scale"])
+    return tuple(arrays[name] if name in arrays else values[name] for name in args)
+
+
+def check_scores_fit(rules: Rules[A], q: A, k: A, scale: float) -> None:
+    """Raise the overflow error when (q · scale) @ kᵀ does not fit the dtype (it never
+    does for sane inputs).
+    """
+    largest, eps, dtype = rules.limits(q, k)
+    q_max, k_max = rules.largest_magnitude(q), rules.largest_magnitude(k)
+    d_k, n, m = q.shape[-1], q.shape[-2], k.shape[-2]
+    if scores_cannot_overflow(q_max, k_max, scale, d_k, largest, eps):
+        return
+    # compute the scores a stripe of queries at a time to find out
+    rows = max(1, 2**20 // max(1, m))
+    for start in range(0, n, rows):
+        if not rules.scores_finite(q[..., start : start + rows, :], k, scale):
+            raise overflow_error(dtype)
+
+
+def _fmt(shape: Shape) -> str:
     return str(tuple(int(s) for s in shape))
 
 
-def check_ndim(name: str, shape, minimum: int = 2) -> None:
+def check_ndim(name: str, shape: Shape, minimum: int = 2) -> None:
     """Raise ValueError when an array has fewer than ``minimum`` dimensions."""
     if len(shape) < minimum:
         raise ValueError(
@@ -25,7 +151,7 @@ def check_ndim(name: str, shape, minimum: int = 2) -> None:
         )
 
 
-def broadcast_batch(named_shapes: dict[str, tuple]) -> tuple:
+def broadcast_batch(named_shapes: Mapping[str, Shape]) -> tuple[int, ...]:
     """Broadcast the leading (batch) dimensions,
     everything but the last two, of several arrays.
 
@@ -43,7 +169,7 @@ def broadcast_batch(named_shapes: dict[str, tuple]) -> tuple:
     return tuple(reversed(result))
 
 
-def check_qk(q_shape, k_shape) -> None:
+def check_qk(q_shape: Shape, k_shape: Shape) -> None:
     """q (..., n, d_k) and k (..., m, d_k) must share d_k and have
     broadcastable batch dimensions.
     """
@@ -61,7 +187,7 @@ def check_qk(q_shape, k_shape) -> None:
     broadcast_batch({"q": q_shape, "k": k_shape})
 
 
-def check_weights_v(w_shape, v_shape, w_name: str = "weights") -> None:
+def check_weights_v(w_shape: Shape, v_shape: Shape, w_name: str = "weights") -> None:
     """weights (..., n, m) and v (..., m, d_v): one weight per value vector."""
     check_ndim(w_name, w_shape)
     check_ndim("v", v_shape)
@@ -73,7 +199,7 @@ def check_weights_v(w_shape, v_shape, w_name: str = "weights") -> None:
     broadcast_batch({w_name: w_shape, "v": v_shape})
 
 
-def check_qkv(q_shape, k_shape, v_shape) -> None:
+def check_qkv(q_shape: Shape, k_shape: Shape, v_shape: Shape) -> None:
     """All the shape rules of attention(q, k, v)."""
     check_qk(q_shape, k_shape)
     check_ndim("v", v_shape)
@@ -85,7 +211,7 @@ def check_qkv(q_shape, k_shape, v_shape) -> None:
     broadcast_batch({"q": q_shape, "k": k_shape, "v": v_shape})
 
 
-def check_mask(mask_shape, scores_shape) -> None:
+def check_mask(mask_shape: Shape, scores_shape: Shape) -> None:
     """The mask must broadcast to the scores' shape (..., n, m) without enlarging it."""
     n = max(len(mask_shape), len(scores_shape))
     a = (1,) * (n - len(mask_shape)) + tuple(mask_shape)
@@ -99,7 +225,7 @@ def check_mask(mask_shape, scores_shape) -> None:
         )
 
 
-def check_mask_and_causal(mask, causal: bool) -> None:
+def check_mask_and_causal(mask: object, causal: bool) -> None:
     if mask is not None and causal:
         raise ValueError(
             "pass either mask or causal=True, "
@@ -108,7 +234,7 @@ def check_mask_and_causal(mask, causal: bool) -> None:
 
 
 def check_projections(
-    x_shape, w_shapes: dict[str, tuple], *, square: bool = False
+    x_shape: Shape, w_shapes: Mapping[str, Shape], *, square: bool = False
 ) -> None:
     """x (..., n, d_model) and projection matrices w (d_model, ...), or
     (d_model, d_model) when ``square``.
@@ -131,7 +257,7 @@ def check_projections(
             )
 
 
-def check_count(name: str, value, *, minimum: int = 0) -> int:
+def check_count(name: str, value: object, *, minimum: int = 0) -> int:
     """A whole number (a Python or NumPy integer, not a bool) of
     at least ``minimum``.
     """
@@ -147,7 +273,7 @@ def check_count(name: str, value, *, minimum: int = 0) -> int:
     return int(value)
 
 
-def check_heads(d_model: int, num_heads) -> int:
+def check_heads(d_model: int, num_heads: object) -> int:
     """The heads split d_model into num_heads slices of
     d_model / num_heads features each.
     """
@@ -170,7 +296,7 @@ def check_even(what: str, size: int) -> None:
         )
 
 
-def resolve_scale(scale, d_k: int) -> float:
+def resolve_scale(scale: object, d_k: int) -> float:
     """The factor the scores are multiplied by:
     1/sqrt(d_k) unless the caller gives one.
     """
@@ -181,7 +307,7 @@ def resolve_scale(scale, d_k: int) -> float:
 
 
 def check_real(
-    name: str, value, *, positive: bool = False, or_none: bool = False
+    name: str, value: object, *, positive: bool = False, or_none: bool = False
 ) -> float:
     """A finite real number (a Python or NumPy number, not a bool), optionally > 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
@@ -197,7 +323,9 @@ def check_real(
     return value
 
 
-def check_arguments(shapes: dict[str, tuple], values: dict) -> dict:
+def check_arguments(
+    shapes: Mapping[str, Shape], values: Mapping[str, Any]
+) -> dict[str, Any]:
     """Every rule that concerns the arguments given,
     by the names the public functions use.
 
@@ -259,7 +387,7 @@ def scores_cannot_overflow(
     return q_scaled <= largest and d_k * q_scaled * k_max <= largest
 
 
-def overflow_error(dtype) -> ValueError:
+def overflow_error(dtype: object) -> ValueError:
     return ValueError(
         f"the scores q·kᵀ·scale overflowed to infinity in {dtype}: "
         "the inputs or the scale are too large for this dtype; "

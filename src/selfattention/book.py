@@ -11,9 +11,14 @@ import statistics
 import threading
 import time
 import tracemalloc
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from IPython.display import Code
 
 
-def show_source(*objects):
+def show_source(*objects: Callable[..., Any]) -> Code:
     """Display the real source code of functions or classes of the package
     (never a pasted copy).
     """
@@ -35,7 +40,7 @@ VALUE_MIME = "application/vnd.selfattention.value+json"
 _NOT_IN_VALUES = re.compile(r"[\s*_()\[\]<>`$|\\]")
 
 
-def glue(name: str, value) -> None:
+def glue(name: str, value: object) -> None:
     """Record ``value`` as the text that the prose quotes under ``name``.
 
     In a chapter's markdown, the quoted number is written as plain text followed by a
@@ -77,7 +82,7 @@ class ClaimError(AssertionError):
     """A sentence of the prose that the numbers just computed do not support."""
 
 
-def claim(name: str, holds, statement: str) -> None:
+def claim(name: str, holds: object, statement: str) -> None:
     """Back a sentence of the prose with the computation it is about.
 
     The prose marks the sentence, ``…eight times as many scores to exponentiate.<!--
@@ -115,11 +120,15 @@ class QuotedValueRenderer:
     mime_priority_overrides = ()
 
     @staticmethod
-    def handle_mime(renderer, data, inline):
+    def handle_mime(renderer: Any, data: Any, inline: bool) -> list[Any] | None:
         return [] if data.mime_type in (VALUE_MIME, CLAIM_MIME) else None
 
 
-def compare_source(first, second, titles=("NumPy", "PyTorch")):
+def compare_source(
+    first: Callable[..., Any],
+    second: Callable[..., Any],
+    titles: tuple[str, str] = ("NumPy", "PyTorch"),
+) -> _HTMLWithText:
     """The real source of two functions as ONE listing: the lines they share once, the
     lines that differ as pairs, each marked with the initial of its function's title.
 
@@ -132,7 +141,7 @@ def compare_source(first, second, titles=("NumPy", "PyTorch")):
     a, b = (inspect.getsource(obj).rstrip().splitlines() for obj in (first, second))
     # (None, line) for a shared line;
     # (0, line) or (1, line) for a line of one function only
-    rows = []
+    rows: list[tuple[int | None, str]] = []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(
         None, a, b, autojunk=False
     ).get_opcodes():
@@ -172,10 +181,10 @@ class _HTMLWithText:
     def __init__(self, html: str, text: str):
         self.html, self.text = html, text
 
-    def _repr_html_(self):
+    def _repr_html_(self) -> str:
         return self.html
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return self.text
 
 
@@ -197,9 +206,9 @@ class status:  # noqa: N801 (used like a function: `with status("Loading the mod
     def __init__(self, message: str, *, steps: int | None = None):
         self.message, self.detail, self.steps = message, "", steps
         self.step = 0  # the step running now, from 1; 0 before the first update
-        self._line = None
+        self._line: Any = None  # the ipywidgets.HTML line, in a notebook
 
-    def __enter__(self):
+    def __enter__(self) -> status:
         self._start = self._step_start = time.perf_counter()
         try:
             import ipywidgets
@@ -244,24 +253,23 @@ class status:  # noqa: N801 (used like a function: `with status("Loading the mod
                 left = f", about {max(remaining, 1):.0f} s left"
         return f"{self.message}{detail}{where}… {seconds:.0f} s{left}"
 
-    def _show(self):
+    def _show(self) -> None:
         if self._line is not None:
             self._line.value = f'<p style="color:#444">{html.escape(self.text())}</p>'
 
-    def _tick(self):
+    def _tick(self) -> None:
         while not self._done.wait(0.5):
             self._show()
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self._line is not None:
             self._done.set()
             self._ticker.join()
             self._line.value = ""
             self._line.layout.display = "none"
-        return False
 
 
-def median_time(fn, repeats: int = 5) -> float:
+def median_time(fn: Callable[[], object], repeats: int = 5) -> float:
     """Seconds that ``fn()`` takes: the median of ``repeats`` runs
     after one warm-up run.
     """
@@ -274,7 +282,7 @@ def median_time(fn, repeats: int = 5) -> float:
     return statistics.median(times)
 
 
-def best_time(fn, repeats: int = 5) -> float:
+def best_time(fn: Callable[[], object], repeats: int = 5) -> float:
     """Seconds that ``fn()`` takes: the fastest of ``repeats`` runs after one warm-up.
 
     Other work on the machine only ever adds time, so the fastest run is the steadiest
@@ -289,7 +297,7 @@ def best_time(fn, repeats: int = 5) -> float:
     return min(times)
 
 
-def peak_memory(fn) -> int:
+def peak_memory(fn: Callable[[], object]) -> int:
     """Bytes of the largest amount of memory that Python and NumPy held at once
     during ``fn()``, beyond what was held before (tracemalloc; torch's own
     allocations are not seen)."""

@@ -23,7 +23,9 @@ import hashlib
 import inspect
 import json
 import unicodedata
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from . import examples
 
@@ -41,7 +43,7 @@ __all__ = [
 PRETRAINED_SENTENCES = (examples.SENTENCE, examples.SENTENCE_WIDE)
 
 
-def hand_built_data() -> dict:
+def hand_built_data() -> dict[str, Any]:
     """Everything ``selfattention.handBuilt`` needs, as JSON-ready values."""
     layers = examples.hand_built_layers()
     return {
@@ -70,7 +72,7 @@ def hand_built_data() -> dict:
 
 
 @functools.lru_cache(maxsize=1)
-def unicode_data() -> dict:
+def unicode_data() -> dict[str, Any]:
     """The characters this Python's Unicode database knows (``assigned``).
 
     ``tokenize`` lower-cases, normalizes and finds letters with the Unicode version of
@@ -91,7 +93,7 @@ def unicode_data() -> dict:
     return {"version": unicodedata.unidata_version, "assigned": runs}
 
 
-def style_data() -> dict:
+def style_data() -> dict[str, Any]:
     """The pictures' look, as ``selfattention.plotting`` draws it: the weights' colour
     map (256 colours, and for each the ink, black or white, that reads on it), the
     query and key colours, the longest label shown whole."""
@@ -111,12 +113,12 @@ def style_data() -> dict:
     }
 
 
-def book_data() -> dict:
+def book_data() -> dict[str, Any]:
     """The hand-built layers and the pictures' style, in one object."""
     return {**hand_built_data(), "style": style_data()}
 
 
-def pretrained_data(sentences=PRETRAINED_SENTENCES) -> dict:
+def pretrained_data(sentences: Sequence[str] = PRETRAINED_SENTENCES) -> dict[str, Any]:
     """What chapter 12's in-page explorer shows before the model is loaded.
 
     Each sentence through ``pretrained.recompute`` (the package's own attention on
@@ -137,7 +139,7 @@ def pretrained_data(sentences=PRETRAINED_SENTENCES) -> dict:
             f"widgets.PretrainedExplorer takes no {', '.join(missing)}: the in-page "
             "explorer starts where the Python one does (say where in pretrained_data)"
         )
-    data = {
+    data: dict[str, Any] = {
         "model": pretrained.MODEL_ID,
         "maxTokens": pretrained.MAX_TOKENS,
         "messages": {

@@ -42,7 +42,7 @@ from torch import nn
 
 from . import torch_backend
 from .examples import SentenceError
-from .training import _device, _known_tokens, _numpy, _one_cpu_thread
+from .model_tools import known_tokens, one_cpu_thread, pick_device, to_numpy
 
 __all__ = [
     "NOUNS",
@@ -227,9 +227,11 @@ class LayerCache:
     k: torch.Tensor | None = None
     v: torch.Tensor | None = None
 
-    def append(self, k, v):
+    def append(
+        self, k: torch.Tensor, v: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Add the new tokens' keys and values; return all of them."""
-        if self.k is not None:
+        if self.k is not None and self.v is not None:
             k = torch.cat([self.k, k], dim=-2)  # (batch, heads, m + new, d_head)
             v = torch.cat([self.v, v], dim=-2)  # (batch, heads, m + new, d_head)
         self.k, self.v = k, v
@@ -258,7 +260,9 @@ class KVCache:
         )
 
 
-def kv_cache_bytes(*, layers, heads, d_head, n, bytes_per_number=4) -> int:
+def kv_cache_bytes(
+    *, layers: int, heads: int, d_head: int, n: int, bytes_per_number: int = 4
+) -> int:
     """The memory of a KV cache: a key and a value (2) of d_head numbers, per head, per
     layer, per token: 2 · layers · heads · d_head · n · bytes.
     """
@@ -367,7 +371,9 @@ class Decoder(nn.Module):
         return x @ self.unembed, weights  # (batch, n, words)
 
 
-def generate(model: Decoder, tokens, new_words: int, *, use_cache: bool = True):
+def generate(
+    model: Decoder, tokens: torch.Tensor, new_words: int, *, use_cache: bool = True
+) -> torch.Tensor:
     """Greedy generation: append the highest-scoring next word ``new_words`` times.
 
     tokens (batch, n) word ids → (batch, n + new_words). Without the cache, every step
@@ -401,7 +407,7 @@ def _encode(texts: Sequence[Sequence[str]], vocabulary, device) -> torch.Tensor:
     return ids.to(device)
 
 
-def next_word_loss(model, ids):
+def next_word_loss(model: Decoder, ids: torch.Tensor) -> torch.Tensor:
     """Cross-entropy of the next word at every position (padding left out).
 
     ids (batch, n) → the model reads ids[:, :-1] and is scored on ids[:, 1:].
@@ -464,7 +470,7 @@ class RecallResult:
     def _ids(self, text: str, new_words: int = 0) -> torch.Tensor:
         """The word ids (1, n) of ``text``, or a SentenceError for a reader."""
         most = self.data.max_tokens
-        tokens = _known_tokens(tokenize(text), self.vocabulary, most)
+        tokens = known_tokens(tokenize(text), self.vocabulary, most)
         if len(tokens) + new_words > most:
             raise SentenceError(
                 f"The model reads texts of at most {most} words: after these "
@@ -494,7 +500,7 @@ class RecallResult:
         """
         with torch.no_grad():
             _, weights = self.model(self._ids(text))
-        return [_numpy(w[0]) for w in weights]
+        return [to_numpy(w[0]) for w in weights]
 
     def head_scores(self, texts: Sequence[RecallText] | None = None) -> HeadScores:
         """Which head looks at the previous token, which at the noun of a fact, and
@@ -502,7 +508,7 @@ class RecallResult:
         texts.
         """
         texts = self.data.held_out if texts is None else texts
-        sums = np.zeros((4, len(self.model.layers), self.model.layers[0].heads))
+        sums = np.zeros((4, len(self.model.layers), self.model.layers[0].heads))  # type: ignore[type-var]
         for text in texts:
             w = np.stack(self.attention(text.prompt))  # (layers, heads, n, n)
             n, k = w.shape[-1], len(text.facts)
@@ -524,7 +530,7 @@ def train_recall_model(
     seed: int = 0,
     steps: int | None = None,
     layers: int = 2,
-    device=None,
+    device: torch.device | str | None = None,
     data: RecallData | None = None,
 ) -> RecallResult:
     """Train a decoder to predict the next word of the training texts, at every
@@ -541,8 +547,8 @@ def train_recall_model(
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
     data = make_recall_data() if data is None else data
-    device = _device(device)
-    with _one_cpu_thread():
+    device = pick_device(device)
+    with one_cpu_thread():
         model = Decoder(
             len(data.vocabulary),
             layers=layers,

@@ -11,9 +11,11 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .numpy_backend import attention, blend, normalize, score, self_attention
 
@@ -191,7 +193,7 @@ def _fnv1a(data: bytes) -> int:
     return h
 
 
-def _mulberry32(seed: int):
+def _mulberry32(seed: int) -> Iterator[float]:
     """Uniform numbers in [0, 1) from a 32-bit seed: Tommy Ettinger's mulberry32,
     written with 32-bit integers so that JavaScript computes the same numbers."""
     state = seed
@@ -214,7 +216,9 @@ def known(tokens: list[str]) -> list[bool]:
     return [t in VOCABULARY for t in tokens]
 
 
-def matrix(entries: dict[tuple[str, str], float], rows, columns) -> np.ndarray:
+def matrix(
+    entries: dict[tuple[str, str], float], rows: Sequence[str], columns: Sequence[str]
+) -> np.ndarray:
     """A (len(rows), len(columns)) matrix with named rows and columns, zero except
     ``{(row, column): value}``.
     """
@@ -392,7 +396,9 @@ class Contextualized:
 
 
 def contextualize(
-    sentence: str | list[str], layers=None, positions=None
+    sentence: str | list[str],
+    layers: Sequence[Layer] | None = None,
+    positions: NDArray[np.floating] | None = None,
 ) -> Contextualized:
     """Run the hand-built layers over a sentence (text or tokens).
 
@@ -466,7 +472,7 @@ def worked_example(sentence: str = SENTENCE, query_token: str = "it") -> WorkedE
     )
 
 
-def cosine(a, b) -> float:
+def cosine(a: ArrayLike, b: ArrayLike) -> float:
     """Cosine similarity of two vectors: 1 for the same direction,
     0 for perpendicular ones.
     """
@@ -475,7 +481,7 @@ def cosine(a, b) -> float:
 
 
 def recurrent_influence(
-    distances, *, d: int = 16, gain: float = 0.9, seed: int = 0
+    distances: Sequence[int], *, d: int = 16, gain: float = 0.9, seed: int = 0
 ) -> np.ndarray:
     """How much a simple recurrent network's last state still depends on its first
     input, per distance.
@@ -492,7 +498,7 @@ def recurrent_influence(
     xs = 0.5 * rng.standard_normal((longest + 1, d))  # (tokens, d)
     nudge = 1e-6 * rng.standard_normal(d)
 
-    def last_state(inputs, steps):
+    def last_state(inputs: np.ndarray, steps: int) -> np.ndarray:
         h = np.zeros(d)
         for x in inputs[: steps + 1]:
             h = np.tanh(w @ h + x)  # one step: the whole past must fit in h
@@ -509,7 +515,7 @@ def recurrent_influence(
     )
 
 
-def naive_softmax(x, axis=-1):
+def naive_softmax(x: ArrayLike, axis: int = -1) -> np.ndarray:
     """A softmax WITHOUT subtracting the maximum: the counter-example of the book.
 
     exp(1000) is inf in float64 (and exp(89) already in float32), so large scores give

@@ -14,6 +14,7 @@ import html
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -57,7 +58,7 @@ class Feedback:
 @dataclass(frozen=True)
 class Exercise:
     question: str
-    expected: Callable[[], object]  # computes the answer with the package
+    expected: Callable[[], Any]  # computes the answer with the package
     kind: str  # "number", "array", "shape", "word" or "function"
     hint: str
     tolerance: float = 1e-6
@@ -391,7 +392,7 @@ def _get(exercise: str) -> Exercise:
     return EXERCISES[exercise]
 
 
-def _unknown(exercise) -> str:
+def _unknown(exercise: object) -> str:
     """One line: no such exercise, and the closest names."""
     close = difflib.get_close_matches(
         str(exercise).lower().replace("_", "-").replace(" ", "-"),
@@ -419,7 +420,7 @@ _ANSWER_FORM = {
 _MISSING = object()
 
 
-def check(exercise: str, answer=_MISSING) -> Feedback:
+def check(exercise: str, answer: Any = _MISSING) -> Feedback:
     """Tell whether ``answer`` is right for ``exercise``, with a hint when it is not.
 
     A misspelt exercise name or a missing answer gets a one-line message, not an
@@ -473,7 +474,7 @@ def _shown(value: np.ndarray) -> str:
     return "[" + ", ".join(_shown(v) for v in value) + "]"
 
 
-def _check_function(fn, reference, hint) -> Feedback:
+def _check_function(fn: object, reference: Callable[..., Any], hint: str) -> Feedback:
     if not callable(fn):
         return Feedback(
             False, "Pass the function itself, e.g. check('code-loop', my_attention)."

@@ -24,7 +24,8 @@ Where it is shown decides how it works:
 
 Works with ipywidgets 7.7 (what Colab ships and renders) and 8.x, through public API
 only; only the pre-drawn version needs ipywidgets 8 (``ipywidgets.Stack``), and only the
-book's build makes it.
+book's build makes it. The controls are made in ``controls``, the pictures drawn in
+advance in ``predrawn``.
 
 Bad input typed by a reader (an empty or overlong sentence) gives a short message inside
 the explorer. Any other exception in a callback is shown briefly and then re-raised, so
@@ -33,17 +34,20 @@ it fails a test or a notebook run instead of vanishing into the kernel's log.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import html
-import itertools
 import os
 import warnings
+from collections.abc import Hashable, Iterator, Sequence
+from typing import Any, ClassVar
 
 import ipywidgets as widgets
+from matplotlib.figure import Figure
 
 from . import plotting
+from .controls import CHOICE_CLASS, selection, slider, value_label
 from .examples import SentenceError
+from .predrawn import PREDRAWN_CLASS, PREDRAWN_NOTE_CLASS, PREDRAWN_STYLE, predraw
 
 __all__ = [
     "CONTROL_NAMES_JS",
@@ -62,40 +66,6 @@ __all__ = [
 #: Set to "1" by scripts/execute_notebooks.py: explorer cells then show pre-drawn
 #: pictures (for the HTML book).
 PREDRAW_ENV = "SELFATTENTION_PREDRAW"
-
-_SELECTIONS = (
-    widgets.Dropdown,
-    widgets.SelectionSlider,
-    widgets.ToggleButtons,
-    widgets.RadioButtons,
-)
-_STYLE = {"description_width": "initial"}
-
-#: The class of a pre-drawn explorer's outermost box.
-PREDRAWN_CLASS = "selfattention-predrawn"
-#: The class of its line for notebook readers ("These are 24 pictures drawn in
-#: advance. Run this cell for the live explorer..."), first in the box; the HTML book
-#: hides it (book_assets/book.css): there is no cell to run there.
-PREDRAWN_NOTE_CLASS = "selfattention-predrawn-note"
-
-#: Sent with that line. A trusted notebook, not yet run, shows its stored explorers from
-#: the saved widget state, with no kernel behind them; JupyterLab's widget manager then
-#: marks every view of a model without a kernel connection as disconnected (a red
-#: broken-chain icon, ``jupyter-widgets-disconnected``; seven of them on one explorer).
-#: A pre-drawn explorer needs no kernel: its controls are linked to its pictures in the
-#: browser (``jslink``) and work. So it shows no such icon. (A live explorer whose
-#: kernel went away still does: the rule applies inside a pre-drawn explorer only.)
-PREDRAWN_STYLE = (
-    "<style>"
-    f".{PREDRAWN_CLASS}.jupyter-widgets-disconnected::before,"
-    f".{PREDRAWN_CLASS} .jupyter-widgets-disconnected::before"
-    "{content:none;display:none}"
-    "</style>"
-)
-
-#: The class of selection sliders (their readout shows a choice; typing there would
-#: change nothing, see CONTROL_NAMES_JS).
-CHOICE_CLASS = "selfattention-choice"
 
 #: Gives the explorers' controls what ipywidgets 8 leaves out for screen readers and
 #: keyboard users (WCAG 4.1.2, name, role, value): a slider's handle gets its
@@ -203,65 +173,6 @@ def predraw_requested() -> bool:
     return os.environ.get(PREDRAW_ENV) == "1"
 
 
-#: Sliders get a track long enough to aim with, and shrink with a narrow screen.
-_SLIDER_LAYOUT = {"width": "min(100%, 30em)"}
-
-
-def slider(cls, description: str, **kwargs):
-    """A numeric slider (``IntSlider``, ``FloatSlider``) that redraws once the
-    reader lets go of it.
-    """
-    layout = widgets.Layout(**_SLIDER_LAYOUT)
-    return cls(
-        description=description,
-        continuous_update=False,
-        style=_STYLE,
-        layout=layout,
-        **kwargs,
-    )
-
-
-def selection(cls, description: str, options, value=None, **kwargs):
-    """A selection control (``SelectionSlider``, ``Dropdown``,
-    ``ToggleButtons``...) over ``options``.
-
-    ``options`` are values, or ``(label, value)`` pairs; they are stored as pairs, so
-    the label of every value can be read back through the public ``options`` attribute
-    on ipywidgets 7 and 8 alike.
-    """
-    pairs = [
-        o if isinstance(o, tuple) else (f"{o:g}" if isinstance(o, float) else str(o), o)
-        for o in options
-    ]
-    value = pairs[0][1] if value is None else value
-    kwargs.setdefault(
-        "style",
-        {**_STYLE, "button_width": "auto"} if cls is widgets.ToggleButtons else _STYLE,
-    )
-    if cls is widgets.SelectionSlider:
-        kwargs.setdefault("continuous_update", False)
-        kwargs.setdefault("layout", widgets.Layout(**_SLIDER_LAYOUT))
-    control = cls(description=description, options=pairs, value=value, **kwargs)
-    if cls is widgets.SelectionSlider:
-        control.add_class(CHOICE_CLASS)
-    return control
-
-
-def _is_selection(control) -> bool:
-    return isinstance(control, _SELECTIONS)
-
-
-def _label(control) -> str:
-    """The value of a control as the reader sees it."""
-    if _is_selection(control):
-        return str(control.label)
-    return (
-        f"{control.value:g}"
-        if isinstance(control.value, int | float)
-        else repr(control.value)
-    )
-
-
 class Explorer:
     """Controls above a picture; a change of any control redraws the picture in place.
 
@@ -272,29 +183,33 @@ class Explorer:
     """
 
     #: What the picture shows, for readers who cannot see it (subclasses set this).
-    PICTURE = "A picture of attention"
+    PICTURE: ClassVar[str] = "A picture of attention"
 
     #: For ``precomputed()``: which controls to sweep, and over which values
     #: (subclasses set this).
-    SWEEP: dict = {}
+    SWEEP: dict[str, Sequence[Any]] = {}
 
-    def __init__(self, controls, fig, parts):
+    def __init__(self, controls: Sequence[Any], fig: Figure, parts: Sequence[Any]):
         self.controls = list(controls)
         self.fig = fig
         self.renderer = plotting.FastPNG(
             fig, lambda: [a for part in parts for a in part.dynamic()]
         )
         # subclasses set this to the tick labels; a change forces a full redraw
-        self.static_labels = ()
-        self._static_key = None
+        self.static_labels: tuple[Any, ...] = ()
+        self._static_key: Hashable = None
         self.message = widgets.HTML()
         # a remark a subclass may set during redraw; shown under the controls
         self.note = ""
         self.png = b""  # the picture as it is now
         # the live widget's picture, made when the live explorer is first shown
-        self._image = None
-        self._widget = None
+        self._image: widgets.Image | None = None
+        self._widget: widgets.VBox | None = None
         self._quiet = False
+        #: for tests, after ``precomputed``: (value, value, ...) -> the PNG a reader
+        #: sees, and whether the pictures share one background
+        self.frames: dict[tuple[Any, ...], bytes] = {}
+        self.layered = False
         for control in self.controls:
             control.observe(self._on_change, names="value")
         # first drawing: any error surfaces here, in the cell that builds the explorer
@@ -304,7 +219,7 @@ class Explorer:
         # change leave room for them: plotting.attention_figure(fixed=True)).
         self.fig.set_layout_engine("none")
 
-    def redraw(self):
+    def redraw(self) -> None:
         """Recompute from the controls' values and update the figure's
         artists (subclasses).
         """
@@ -327,8 +242,14 @@ class Explorer:
             self._widget = widgets.VBox([controls, self.message, self._image])
         return self._widget
 
+    @property
+    def static_key(self) -> Hashable:
+        """What the static part of the picture (tick labels, axis limits) looks like
+        now: the same key, the same background."""
+        return self._static_key
+
     @contextlib.contextmanager
-    def quietly(self):
+    def quietly(self) -> Iterator[None]:
         """Change controls from code without triggering a redraw for each change."""
         self._quiet = True
         try:
@@ -336,23 +257,18 @@ class Explorer:
         finally:
             self._quiet = False
 
-    def _on_change(self, change=None):
+    def set_controls(self, controls: Sequence[Any], values: Sequence[Any]) -> None:
+        """Set each of ``controls`` to its value of ``values``, then redraw once."""
+        with self.quietly():
+            for control, value in zip(controls, values, strict=True):
+                control.value = value
+        self._on_change()
+
+    def _on_change(self, change: object = None) -> None:
         if self._quiet:
             return
         try:
-            with warnings.catch_warnings():
-                # Characters the figure's font cannot draw are reported in the
-                # message line (see redraw); matplotlib's own warning would only
-                # reach the kernel's log.
-                warnings.filterwarnings(
-                    "ignore", message="Glyph .* missing from", category=UserWarning
-                )
-                self.redraw()
-                key = (
-                    self.static_labels,
-                    tuple((ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes),
-                )
-                png = self.renderer.render(full=key != self._static_key)
+            key, png = self._render()
         except SentenceError as err:
             # the reader's input: explain, keep the last picture
             self.message.value = f'<p style="color:#b00020">{html.escape(str(err))}</p>'
@@ -372,15 +288,32 @@ class Explorer:
         if self._image is not None:
             self._image.value = png
 
+    def _render(self) -> tuple[Hashable, bytes]:
+        """Redraw, then render: the key of the static part and the PNG (a full
+        render only where the static part has changed)."""
+        with warnings.catch_warnings():
+            # Characters the figure's font cannot draw are reported in the message
+            # line (see redraw); matplotlib's own warning would only reach the
+            # kernel's log.
+            warnings.filterwarnings(
+                "ignore", message="Glyph .* missing from", category=UserWarning
+            )
+            self.redraw()
+            key = (
+                self.static_labels,
+                tuple((ax.get_xlim(), ax.get_ylim()) for ax in self.fig.axes),
+            )
+            return key, self.renderer.render(full=key != self._static_key)
+
     def describe(self) -> str:
         """In words, what the picture shows: the explorer and its controls' values."""
         settings = "; ".join(
-            f"{c.description} = {_label(c)}" if c.description else _label(c)
+            f"{c.description} = {value_label(c)}" if c.description else value_label(c)
             for c in self.controls
         )
         return f"{self.PICTURE} ({settings})"
 
-    def _ipython_display_(self):
+    def _ipython_display_(self) -> None:
         """Shown in a notebook: live in a kernel; pre-drawn while the chapters are
         executed for the book.
         """
@@ -392,7 +325,7 @@ class Explorer:
             display_widget(self.widget, text)
             display_control_names()
 
-    def precomputed(self, **sweep) -> widgets.VBox:
+    def precomputed(self, **sweep: Sequence[Any]) -> widgets.VBox:
         """The same explorer for a reader without a Python kernel (the HTML book).
 
         Every combination of the swept controls' values is drawn once, now, by this
@@ -400,98 +333,20 @@ class Explorer:
         whose visible child is linked, in the browser, to new controls (``jslink`` to
         ``selected_index``). Moving a control then changes the picture with no kernel
         and no network. ``sweep`` maps control attribute names to the values to offer;
-        by default the class's ``SWEEP``. Needs ipywidgets 8.
+        by default the class's ``SWEEP``. Needs ipywidgets 8 (see
+        :mod:`selfattention.predrawn`).
 
-        The box holds a line for notebook readers (:meth:`predrawn_note`, hidden in
-        the book), the new controls and the picture, in that order.
+        The box holds a line for notebook readers (hidden in the book), the new
+        controls and the picture, in that order.
         """
-        if not hasattr(widgets, "Stack"):
-            raise RuntimeError(
-                "pre-drawn explorers need ipywidgets 8 (ipywidgets.Stack), "
-                f"found {widgets.__version__}; they are made only for the HTML book, "
-                "by scripts/execute_notebooks.py"
-            )
-        sweep = {name: list(values) for name, values in (sweep or self.SWEEP).items()}
-        if not sweep:
+        swept = {name: list(values) for name, values in (sweep or self.SWEEP).items()}
+        if not swept:
             raise ValueError(
                 f"{type(self).__name__} has nothing to sweep; pass control=values"
             )
-        controls = [getattr(self, name) for name in sweep]
-        selectors = [
-            _selector_like(control, values)
-            for control, values in zip(controls, sweep.values(), strict=True)
-        ]
-        # Draw every combination once: (value, value, ...) -> (static key, layers).
-        drawn = {}
-        for chosen in itertools.product(*sweep.values()):
-            with self.quietly():
-                for control, value in zip(controls, chosen, strict=True):
-                    control.value = value
-            self._on_change()
-            drawn[chosen] = (self._static_key, self.renderer.layers(), self.describe())
-        # Where every picture shares its background (axes, labels: the usual case),
-        # that background is stored once and each picture keeps only its top layer,
-        # laid over it in the page. Otherwise each picture is stored whole.
-        self.layered = len({key for key, _, _ in drawn.values()}) == 1
-        background = next(iter(drawn.values()))[1][0]
-        #: (value, value, ...) -> the PNG a reader sees, kept for tests
-        self.frames = {
-            chosen: plotting.stack_layers(*layers)
-            for chosen, (_, layers, _) in drawn.items()
-        }
-
-        def stack_for(level, chosen):
-            if level == len(controls):
-                _, (_, top), description = drawn[tuple(chosen)]
-                picture = top if self.layered else self.frames[tuple(chosen)]
-                # An <img> with alt text inside an HTML widget:
-                # an ipywidgets Image has no alt attribute.
-                return widgets.HTML(_img_tag(picture, description))
-            values = list(sweep.values())[level]
-            stack = widgets.Stack([stack_for(level + 1, [*chosen, v]) for v in values])
-            stack.selected_index = selectors[level].index
-            widgets.jslink((selectors[level], "index"), (stack, "selected_index"))
-            return stack
-
-        picture = stack_for(0, [])
-        if self.layered:
-            # the background and the stack in one grid cell, one on the other
-            cell = widgets.Layout(grid_area="1 / 1")
-            base = widgets.HTML(_img_tag(background, "", decorative=True), layout=cell)
-            picture.layout = widgets.Layout(grid_area="1 / 1")
-            picture = widgets.GridBox(
-                [base, picture],
-                layout=widgets.Layout(grid_template_columns="100%", max_width="100%"),
-            )
-        with self.quietly():  # leave the explorer as the selectors show it
-            for control, selector in zip(controls, selectors, strict=True):
-                control.value = selector.value
-        self._on_change()
-        note = widgets.HTML(PREDRAWN_STYLE + self.predrawn_note(controls))
-        note.add_class(PREDRAWN_NOTE_CLASS)
-        box = widgets.HBox(selectors, layout=widgets.Layout(flex_flow="row wrap"))
-        explorer = widgets.VBox([note, box, picture])
-        explorer.add_class(PREDRAWN_CLASS)
-        return explorer
-
-    def predrawn_note(self, swept) -> str:
-        """The line above a pre-drawn explorer in a notebook (HTML): what it is, and
-        that running its cell gives the live explorer with all its controls, naming
-        those it lacks (``swept``: the controls it offers).
-        """
-        missing = [
-            f"“{html.escape(c.description)}”"
-            for c in self.controls
-            if c.description and not any(c is s for s in swept)
-        ]
-        including = f" (including {', '.join(missing)})" if missing else ""
-        return (
-            '<p style="margin:0 0 0.3em;line-height:1.4;'
-            'color:var(--jp-content-font-color2,#555)">'
-            f"These are {len(self.frames)} pictures drawn in advance. Run this cell "
-            f"for the live explorer with all its controls{including}: Python redraws "
-            "the picture as you change them.</p>"
-        )
+        drawn = predraw(self, swept)
+        self.frames, self.layered = drawn.frames, drawn.layered
+        return drawn.widget
 
 
 #: What an untrusted notebook shows for an explorer (its plain-text form), as do front
@@ -502,7 +357,7 @@ _RUN_THIS_CELL = (
 )
 
 
-def display_widget(widget, text: str) -> None:
+def display_widget(widget: widgets.Widget, text: str) -> None:
     """Display ``widget`` with ``text`` as its plain-text form (what an untrusted
     notebook shows instead).
 
@@ -524,27 +379,3 @@ def display_control_names() -> None:
     from IPython.display import display
 
     display({"application/javascript": CONTROL_NAMES_JS}, raw=True)
-
-
-def _img_tag(png: bytes, alt: str, decorative: bool = False) -> str:
-    data = base64.b64encode(png).decode("ascii")
-    role = ' role="presentation"' if decorative else ""  # read by no screen reader
-    return (
-        f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}"{role} '
-        'style="max-width:100%;height:auto;display:block">'
-    )
-
-
-def _selector_like(control, values):
-    """A new selection control (it has an ``index`` to link) offering
-    ``values`` for ``control``.
-    """
-    if _is_selection(control):
-        labels = {value: label for label, value in control.options}
-        value = control.value if control.value in values else values[0]
-        return selection(
-            type(control), control.description, [(labels[v], v) for v in values], value
-        )
-    # the offered value nearest to the current one
-    value = min(values, key=lambda v: abs(v - control.value))
-    return selection(widgets.SelectionSlider, control.description, values, value)

@@ -17,10 +17,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 from threadpoolctl import threadpool_limits
 
 from . import _checks
-from .numpy_backend import _checked
+from .numpy_backend import FloatArray, _checked
 
 __all__ = ["chunked_attention", "online_softmax_trace", "OnlineStep"]
 
@@ -37,7 +38,9 @@ class OnlineStep:
     output: np.ndarray  # running (unnormalized) sum of exp(score - row_max) · value
 
 
-def online_softmax_trace(scores, values, block_size: int) -> list[OnlineStep]:
+def online_softmax_trace(
+    scores: ArrayLike, values: ArrayLike, block_size: int
+) -> list[OnlineStep]:
     """Follow the online softmax for ONE query, block by block, keeping every
     intermediate number.
 
@@ -68,7 +71,16 @@ def online_softmax_trace(scores, values, block_size: int) -> list[OnlineStep]:
     return steps
 
 
-def chunked_attention(q, k, v, *, mask=None, causal=False, scale=None, block_size=None):
+def chunked_attention(
+    q: ArrayLike,
+    k: ArrayLike,
+    v: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    causal: bool = False,
+    scale: float | None = None,
+    block_size: int | None = None,
+) -> FloatArray:
     """Attention that never builds the (n, m) matrix: keys are processed in blocks
     (the online softmax).
 
@@ -96,7 +108,7 @@ def chunked_attention(q, k, v, *, mask=None, causal=False, scale=None, block_siz
     # queries per stripe: a stripe × block tile stays small
     stripe = max(1, _STRIPE_SCORES // block_size)
 
-    def fill(first):
+    def fill(first: int) -> None:
         rows = slice(first, min(first + stripe, n))
         out[..., rows, :] = _online_softmax_stripe(
             q[..., rows, :], k, v, mask, causal, rows, block_size, dtype
@@ -126,7 +138,16 @@ def _threads() -> int:
     return max(1, min(8, os.cpu_count() or 1))
 
 
-def _online_softmax_stripe(q, k, v, mask, causal, rows, block_size, dtype):
+def _online_softmax_stripe(
+    q: FloatArray,
+    k: FloatArray,
+    v: FloatArray,
+    mask: NDArray[np.bool_] | None,
+    causal: bool,
+    rows: slice,
+    block_size: int,
+    dtype: np.dtype,
+) -> FloatArray:
     """The output rows (..., s, d_v) of one stripe of s queries,
     visiting the keys block by block.
     """

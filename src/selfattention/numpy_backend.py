@@ -8,18 +8,25 @@ v (..., m, d_v); ``...`` are batch dimensions, broadcast like
 
 Every public function checks its arguments once, on its first line (``_checked``, at the
 end of this module, with the rules and messages of ``_checks``); the rest of it is the
-math. ``torch_backend.py`` has the same functions, argument names and docstrings for
-torch tensors: read the two side by side. The fast paths (tiles, threads, fused kernels)
-are in ``fast.py`` and ``torch_fast.py``.
+math. Arrays given are scanned for NaN and inf; ``attention`` hands its own scores and
+weights on with ``check_finite=False`` (they are finite by construction: no second pass
+over the (..., n, m) matrix). ``torch_backend.py`` has the same functions, argument
+names and docstrings for torch tensors: read the two side by side. The fast paths
+(tiles, threads, fused kernels) are in ``fast.py`` and ``torch_fast.py``.
 """
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import _checks
+
+#: What the functions return: a floating-point NumPy array (float64 unless given float32
+#: or float16).
+FloatArray = NDArray[np.floating]
 
 __all__ = [
     "score",
@@ -35,7 +42,7 @@ __all__ = [
 ]
 
 
-def score(q, k, *, scale=None):
+def score(q: ArrayLike, k: ArrayLike, *, scale: float | None = None) -> FloatArray:
     """Step 1: how well each query matches each key.
 
     q (..., n, d_k) and k (..., m, d_k) → scores (..., n, m) = q @ kᵀ · scale;
@@ -46,7 +53,13 @@ def score(q, k, *, scale=None):
     return (q * scale) @ np.swapaxes(k, -1, -2)
 
 
-def normalize(scores, *, mask=None, out=None):
+def normalize(
+    scores: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    out: FloatArray | None = None,
+    check_finite: bool = True,
+) -> FloatArray:
     """Step 2: turn each row of scores into weights that are ≥ 0 and sum to 1
     (a softmax over the last axis).
 
@@ -54,8 +67,11 @@ def normalize(scores, *, mask=None, out=None):
     ``scores``; True means "may attend". Masked positions get weight 0; a row where
     nothing may be attended gets all-zero weights (never NaN). ``out`` is the array the
     weights are written into (it may be ``scores`` itself); by default a new one.
+    ``check_finite=False`` skips the scan of ``scores`` for NaN and inf.
     """
-    scores, mask, out = _checked(scores=scores, mask=mask, out=out)
+    scores, mask, out = _checked(
+        scores=scores, mask=mask, out=out, check_finite=check_finite
+    )
     if mask is not None:
         # (..., n, m): a masked key's weight will be exp(-inf) = 0
         scores = np.where(mask, scores, -np.inf)
@@ -72,22 +88,33 @@ def normalize(scores, *, mask=None, out=None):
     return np.divide(weights, np.where(total == 0, 1.0, total), out=weights)
 
 
-def blend(weights, v):
+def blend(weights: ArrayLike, v: ArrayLike, *, check_finite: bool = True) -> FloatArray:
     """Step 3: each output row is a weighted average of the value vectors.
 
     weights (..., n, m) and v (..., m, d_v) → output (..., n, d_v) = weights @ v.
+    ``check_finite=False`` skips the scan of ``weights`` and ``v`` for NaN and inf.
     """
-    weights, v = _checked(weights=weights, v=v)
+    weights, v = _checked(weights=weights, v=v, check_finite=check_finite)
     return weights @ v  # (..., n, m) @ (..., m, d_v) -> (..., n, d_v)
 
 
-def attention(q, k, v, *, mask=None, causal=False, scale=None):
+def attention(
+    q: ArrayLike,
+    k: ArrayLike,
+    v: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    causal: bool = False,
+    scale: float | None = None,
+) -> tuple[FloatArray, FloatArray]:
     """Scaled dot-product attention: the three steps,
     ``blend(normalize(score(q, k), mask=mask), v)``.
 
     q (..., n, d_k), k (..., m, d_k), v (..., m, d_v) → ``(output, weights)`` with
     output (..., n, d_v) and weights (..., n, m). ``causal=True`` lets query i attend
     keys j ≤ i only; it cannot be combined with ``mask``. ``scale`` defaults to 1/√d_k.
+    The scores and weights computed here from checked inputs are finite: they are
+    handed on with ``check_finite=False``.
     """
     q, k, v, mask, causal, scale = _checked(
         q=q, k=k, v=v, mask=mask, causal=causal, scale=scale
@@ -96,11 +123,12 @@ def attention(q, k, v, *, mask=None, causal=False, scale=None):
         mask = causal_mask(q.shape[-2], k.shape[-2])  # (n, m)
     scores = score(q, k, scale=scale)  # (..., n, m)
     # (..., n, m), written over the scores: saves memory
-    weights = normalize(scores, mask=mask, out=scores)
-    return blend(weights, v), weights  # (..., n, d_v) and (..., n, m)
+    weights = normalize(scores, mask=mask, out=scores, check_finite=False)
+    # (..., n, d_v) and (..., n, m)
+    return blend(weights, v, check_finite=False), weights
 
 
-def causal_mask(n: int, m: int | None = None) -> np.ndarray:
+def causal_mask(n: int, m: int | None = None) -> NDArray[np.bool_]:
     """Boolean (n, m) mask where query i may attend key j only if j ≤ i
     (aligned at the upper left).
     """
@@ -108,16 +136,25 @@ def causal_mask(n: int, m: int | None = None) -> np.ndarray:
     return np.tril(np.ones((n, m), dtype=bool))  # (n, m)
 
 
-def softmax(x, axis=-1):
+def softmax(x: ArrayLike, axis: int = -1) -> FloatArray:
     """The numerically stable softmax along ``axis``: exp(x - max) / sum(exp(x - max)),
     as in ``normalize``.
     """
     x, axis = _checked(x=x, axis=axis)
-    # normalize works on the last axis
-    return np.moveaxis(normalize(np.moveaxis(x, axis, -1)), -1, axis)
+    # normalize works on the last axis; x is checked already
+    weights = normalize(np.moveaxis(x, axis, -1), check_finite=False)
+    return np.moveaxis(weights, -1, axis)
 
 
-def self_attention(x, w_q, w_k, w_v, *, mask=None, causal=False):
+def self_attention(
+    x: ArrayLike,
+    w_q: ArrayLike,
+    w_k: ArrayLike,
+    w_v: ArrayLike,
+    *,
+    mask: ArrayLike | None = None,
+    causal: bool = False,
+) -> tuple[FloatArray, FloatArray]:
     """Self-attention: queries, keys and values are all computed from the
     same sequence ``x``.
 
@@ -132,8 +169,16 @@ def self_attention(x, w_q, w_k, w_v, *, mask=None, causal=False):
 
 
 def multi_head_self_attention(
-    x, w_q, w_k, w_v, w_o, *, num_heads, mask=None, causal=False
-):
+    x: ArrayLike,
+    w_q: ArrayLike,
+    w_k: ArrayLike,
+    w_v: ArrayLike,
+    w_o: ArrayLike,
+    *,
+    num_heads: int,
+    mask: ArrayLike | None = None,
+    causal: bool = False,
+) -> tuple[FloatArray, FloatArray]:
     """Multi-head self-attention: ``num_heads`` attentions side by side, each on its
     own slice of the features.
 
@@ -149,7 +194,7 @@ def multi_head_self_attention(
     )
     d_head = x.shape[-1] // num_heads
 
-    def split(t):
+    def split(t: FloatArray) -> FloatArray:
         # (..., n, d_model) -> (..., n, num_heads, d_head)
         #                   -> (..., num_heads, n, d_head)
         return np.swapaxes(t.reshape(t.shape[:-1] + (num_heads, d_head)), -3, -2)
@@ -172,7 +217,9 @@ def multi_head_self_attention(
     return concat @ w_o, weights
 
 
-def sinusoidal_positions(n, d_model, *, dtype=np.float64):
+def sinusoidal_positions(
+    n: int, d_model: int, *, dtype: DTypeLike = np.float64
+) -> FloatArray:
     """The original transformer's position vectors, one row per position:
     an (n, d_model) array.
 
@@ -189,7 +236,7 @@ def sinusoidal_positions(n, d_model, *, dtype=np.float64):
     return pairs.reshape(n, d_model).astype(dtype)
 
 
-def rotary(x, *, base=10000.0):
+def rotary(x: ArrayLike, *, base: float = 10000.0) -> FloatArray:
     """Rotary position embedding (RoFormer): rotate each pair of features by an angle
     that grows with the position.
 
@@ -214,119 +261,83 @@ def rotary(x, *, base=10000.0):
 
 # --- Checking the arguments, once, at the boundary ------------------------------------
 
-_ARRAYS = ("q", "k", "v", "scores", "weights", "x", "w_q", "w_k", "w_v", "w_o")
-_COMPUTED_HERE = ("scores", "weights")  # what attention hands to normalize and blend
 
-
-def _checked(**args):
+def _checked(*, check_finite: bool = True, **args: Any) -> tuple[Any, ...]:
     """The arguments of a public function, checked and converted, in the order given.
 
     Called with the function's own argument names, e.g.
     ``_checked(q=q, k=k, scale=scale)``. Arrays become finite floating-point NumPy
-    arrays (lists and integers are accepted); ``mask`` a boolean array that broadcasts
-    to the scores; ``scale`` a float (1/√d_k when None). Which shape rules apply follows
-    from the names (``_checks.check_arguments``, shared with the torch backend, with the
-    same messages). When q and k are given, their scores are also checked to fit the
-    dtype (an overflow raises here, before any math).
-
-    Scores and weights that one function of this module hands to another (attention →
-    normalize → blend) were computed here from checked inputs, and are finite: they are
-    not scanned for NaN and inf a second time (that would cost a pass over the whole
-    (..., n, m) matrix).
+    arrays (lists and integers are accepted), scanned for NaN and inf unless the caller
+    passes ``check_finite=False``; ``mask`` a boolean array that broadcasts to the
+    scores; ``scale`` a float (1/√d_k when None). The rules, their order and their
+    messages are ``_checks.checked``'s, shared with the torch backend; this module only
+    says how NumPy converts and scans (``_NumPyRules``).
     """
-    # the public function was called by this module
-    from_here = sys._getframe(2).f_globals is globals()
-    arrays = {
-        name: _as_array(value, name, scan=not (from_here and name in _COMPUTED_HERE))
-        for name, value in args.items()
-        if name in _ARRAYS
-    }
-    others = {name: value for name, value in args.items() if name not in _ARRAYS}
-    values = _checks.check_arguments(
-        {name: a.shape for name, a in arrays.items()}, others
-    )
-    if values.get("mask") is not None:
-        values["mask"] = _as_mask(values["mask"], values["mask_shape"])
-    if values.get("out") is not None:
-        values["out"] = _as_out(values["out"], arrays["scores"])
-    if "q" in arrays:
-        _check_scores_fit(arrays["q"], arrays["k"], values["scale"])
-    return tuple(arrays[name] if name in arrays else values[name] for name in args)
+    return _checks.checked(_RULES, args, check_finite=check_finite)
 
 
-def _as_array(x, name: str, scan: bool = True) -> np.ndarray:
-    """Convert ``x`` to a floating-point array, or explain why it cannot be used."""
-    arr = np.asarray(x)
-    if arr.dtype.kind in "iu":  # integers (and lists of them) become float64
-        arr = arr.astype(np.float64)
-    elif arr.dtype.kind != "f":
-        raise TypeError(
-            f"{name} must hold real numbers, got an array of dtype {arr.dtype}"
-        )
-    if scan and not _all_finite(arr):
-        raise ValueError(
-            f"{name} contains NaN or inf (shape {arr.shape}); "
-            "attention needs finite inputs"
-        )
-    return arr
+class _NumPyRules(_checks.Rules[np.ndarray]):
+    def as_array(self, value: Any, name: str) -> np.ndarray:
+        """Convert ``value`` to a floating-point array, or explain why it cannot be
+        used.
+        """
+        arr = np.asarray(value)
+        if arr.dtype.kind in "iu":  # integers (and lists of them) become float64
+            arr = arr.astype(np.float64)
+        elif arr.dtype.kind != "f":
+            raise TypeError(
+                f"{name} must hold real numbers, got an array of dtype {arr.dtype}"
+            )
+        return arr
+
+    def all_finite(self, a: np.ndarray) -> bool:
+        # One fast pass without a temporary array: a finite sum of squares means
+        # every entry is finite (an inf or a NaN would make it inf or NaN). Only when
+        # it is not finite (it may just have overflowed) look at every entry.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return bool(np.isfinite(np.vdot(a, a))) or bool(np.isfinite(a).all())
+
+    def as_mask(self, mask: Any, scores_shape: _checks.Shape, like: Any) -> np.ndarray:
+        mask = np.asarray(mask)
+        if mask.dtype != np.bool_:
+            raise TypeError(
+                f"mask must be boolean (True = may attend), got dtype {mask.dtype}"
+            )
+        _checks.check_mask(mask.shape, scores_shape)
+        return mask
+
+    def as_out(self, out: Any, scores: np.ndarray) -> np.ndarray:
+        """``normalize(..., out=...)``: a writeable array with the scores' shape and
+        dtype (it may be the scores).
+        """
+        if (
+            not isinstance(out, np.ndarray)
+            or out.shape != scores.shape
+            or out.dtype != scores.dtype
+        ):
+            got = (
+                f"{type(out).__name__} of shape {out.shape} and dtype {out.dtype}"
+                if hasattr(out, "dtype")
+                else repr(out)
+            )
+            raise ValueError(
+                f"out must be a NumPy array of the scores' shape {scores.shape} and "
+                f"dtype {scores.dtype}, got {got}"
+            )
+        if not out.flags.writeable:
+            raise ValueError("out must be writeable")
+        return out
+
+    def limits(self, q: np.ndarray, k: np.ndarray) -> tuple[float, float, object]:
+        info = np.finfo(np.result_type(q, k))
+        return float(info.max), float(info.eps), info.dtype
+
+    def largest_magnitude(self, a: np.ndarray) -> float:
+        return float(np.max(np.abs(a), initial=0.0))
+
+    def scores_finite(self, q: np.ndarray, k: np.ndarray, scale: float) -> bool:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return bool(np.isfinite((q * scale) @ np.swapaxes(k, -1, -2)).all())
 
 
-def _all_finite(arr: np.ndarray) -> bool:
-    # One fast pass without a temporary array: a finite sum of squares means every entry
-    # is finite (an inf or a NaN would make it inf or NaN). Only when it is not finite
-    # (it may just have overflowed) look at every entry.
-    with np.errstate(over="ignore", invalid="ignore"):
-        return bool(np.isfinite(np.vdot(arr, arr))) or bool(np.isfinite(arr).all())
-
-
-def _as_mask(mask, scores_shape) -> np.ndarray:
-    mask = np.asarray(mask)
-    if mask.dtype != np.bool_:
-        raise TypeError(
-            f"mask must be boolean (True = may attend), got dtype {mask.dtype}"
-        )
-    _checks.check_mask(mask.shape, scores_shape)
-    return mask
-
-
-def _as_out(out, scores) -> np.ndarray:
-    """``normalize(..., out=...)``: a writeable array with the scores' shape and dtype
-    (it may be the scores).
-    """
-    if (
-        not isinstance(out, np.ndarray)
-        or out.shape != scores.shape
-        or out.dtype != scores.dtype
-    ):
-        got = (
-            f"{type(out).__name__} of shape {out.shape} and dtype {out.dtype}"
-            if hasattr(out, "dtype")
-            else repr(out)
-        )
-        raise ValueError(
-            f"out must be a NumPy array of the scores' shape {scores.shape} and dtype "
-            f"{scores.dtype}, got {got}"
-        )
-    if not out.flags.writeable:
-        raise ValueError("out must be writeable")
-    return out
-
-
-def _check_scores_fit(q, k, scale: float) -> None:
-    """Raise the overflow error when (q · scale) @ kᵀ does not fit the dtype (it never
-    does for sane inputs).
-    """
-    info = np.finfo(np.result_type(q, k))
-    q_max, k_max = (float(np.max(np.abs(a), initial=0.0)) for a in (q, k))
-    if _checks.scores_cannot_overflow(
-        q_max, k_max, scale, q.shape[-1], float(info.max), float(info.eps)
-    ):
-        return
-    # compute the scores a stripe of queries at a time to find out
-    rows = max(1, 2**20 // max(1, k.shape[-2]))
-    with np.errstate(over="ignore", invalid="ignore"):
-        for start in range(0, q.shape[-2], rows):
-            if not np.isfinite(
-                (q[..., start : start + rows, :] * scale) @ np.swapaxes(k, -1, -2)
-            ).all():
-                raise _checks.overflow_error(info.dtype)
+_RULES = _NumPyRules()

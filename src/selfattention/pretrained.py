@@ -16,10 +16,15 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # transformers is an optional dependency
+    from transformers import BertModel, PreTrainedTokenizerBase
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
@@ -35,7 +40,7 @@ EMPTY_SENTENCE = "Type a sentence with at least one word."
 TOO_LONG = "That sentence is {n} tokens long; the explorer shows at most {max_tokens}."
 
 
-def check_sentence(sentence) -> str:
+def check_sentence(sentence: object) -> str:
     """``sentence`` if it has something besides white space; otherwise a
     ``SentenceError`` that says so (``EMPTY_SENTENCE``).
     """
@@ -46,7 +51,7 @@ def check_sentence(sentence) -> str:
     return sentence
 
 
-def check_length(tokens) -> list[str]:
+def check_length(tokens: Sequence[str]) -> list[str]:
     """``tokens`` if there are at most ``MAX_TOKENS``; otherwise a ``SentenceError``
     that says how many there are (``TOO_LONG``).
     """
@@ -64,7 +69,9 @@ class ModelNotAvailable(RuntimeError):
     has nothing to debug, only something to install.
     """
 
-    def _render_traceback_(self):  # IPython shows these lines instead of the traceback
+    def _render_traceback_(
+        self,
+    ) -> list[str]:  # IPython shows these lines instead of the traceback
         return [f"{type(self).__name__}: {self}"]
 
 
@@ -102,7 +109,7 @@ def check_weights(folder: Path) -> Path:
 
 
 @functools.lru_cache(maxsize=1)
-def load():
+def load() -> tuple[PreTrainedTokenizerBase, BertModel]:
     """``(tokenizer, model)``: all-MiniLM-L6-v2 with eager attention (the only kind that
     returns its weights).
 
@@ -194,7 +201,9 @@ class Recomputed:
         return result
 
 
-def recompute(tokenizer, model, sentence: str) -> Recomputed:
+def recompute(
+    tokenizer: PreTrainedTokenizerBase, model: BertModel, sentence: str
+) -> Recomputed:
     """Run ``sentence`` through the model, then recompute every head's attention
     from each layer's input.
 
@@ -252,7 +261,7 @@ def recompute(tokenizer, model, sentence: str) -> Recomputed:
         for handle in handles:
             handle.remove()
     return Recomputed(
-        tokens=tokenizer.convert_ids_to_tokens(encoded["input_ids"][0]),
+        tokens=list(tokenizer.convert_ids_to_tokens(encoded["input_ids"][0])),
         model_weights=torch.stack([a[0] for a in result.attentions]).numpy(),
         our_weights=torch.stack(ours).numpy(),
         our_outputs_match=outputs_match,

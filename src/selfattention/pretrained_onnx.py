@@ -42,11 +42,18 @@ import contextlib
 import json
 import shutil
 import warnings
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import pretrained
+
+if TYPE_CHECKING:  # optional dependencies
+    import onnx
+    import torch
+    from transformers import BertModel, PreTrainedTokenizerBase
 
 PRECISIONS = ("fp32", "fp16", "int8")
 #: What the book ships: the smallest precision within ``TOLERANCE`` (see above).
@@ -71,7 +78,7 @@ ODD_WORDS = (
 )  # fmt: skip
 
 
-def _fresh_model():
+def _fresh_model() -> tuple[PreTrainedTokenizerBase, BertModel]:
     """``(tokenizer, model)`` loaded anew from the installed package (never the hub,
     never ``pretrained.load``'s cached pair: exporting traces the model it is given).
     """
@@ -95,7 +102,7 @@ def _fresh_model():
     return tokenizer, model
 
 
-def export_onnx(path, *, precision: str = SHIPPED) -> Path:
+def export_onnx(path: str | Path, *, precision: str = SHIPPED) -> Path:
     """Write all-MiniLM-L6-v2 to ``path`` as an ONNX graph from ``input_ids``
     (batch, n) to ``attentions`` (batch, layers, heads, n, n), its weights stored in
     ``precision`` ("fp32", "fp16" or "int8"; see the module's table).
@@ -108,11 +115,11 @@ def export_onnx(path, *, precision: str = SHIPPED) -> Path:
     _, model = _fresh_model()
 
     class Attentions(torch.nn.Module):
-        def __init__(self, model):
+        def __init__(self, model: BertModel):
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids):
+        def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
             out = self.model(
                 input_ids=input_ids,
                 attention_mask=torch.ones_like(input_ids),
@@ -159,7 +166,7 @@ def export_onnx(path, *, precision: str = SHIPPED) -> Path:
     return path
 
 
-def _store_weights(model, precision: str) -> None:
+def _store_weights(model: onnx.ModelProto, precision: str) -> None:
     """Store every weight matrix of the ONNX ``model`` (in place) as float16, or as
     int8 with a float32 scale per ``INT8_BLOCK`` weights, plus the nodes that turn it
     back into the float32 matrix the graph uses (onnxruntime computes them once, when
@@ -222,7 +229,9 @@ def _store_weights(model, precision: str) -> None:
     graph.node.extend(nodes)
 
 
-def sample_sentences(tokenizer, count: int, *, seed: int = 0) -> list[str]:
+def sample_sentences(
+    tokenizer: PreTrainedTokenizerBase, count: int, *, seed: int = 0
+) -> list[str]:
     """``count`` sentences of 3 to ``MAX_TOKENS`` tokens, every length in turn: words
     drawn from the model's vocabulary, about one in six from ``ODD_WORDS``
     (punctuation, markup, emoji, CJK, unknown words), half of them capitalized with a
@@ -233,7 +242,7 @@ def sample_sentences(tokenizer, count: int, *, seed: int = 0) -> list[str]:
     )
     rng = np.random.default_rng(seed)
 
-    def length(chosen, stop):
+    def length(chosen: list[str], stop: bool) -> int:
         text = " ".join(chosen)
         return len(
             tokenizer(text[:1].upper() + text[1:] + "." if stop else text)["input_ids"]
@@ -257,7 +266,7 @@ def sample_sentences(tokenizer, count: int, *, seed: int = 0) -> list[str]:
 
 
 @contextlib.contextmanager
-def one_thread():
+def one_thread() -> Iterator[None]:
     """Run torch on one thread inside the ``with`` block. A sentence is too small to
     share out: on a busy machine torch's waiting threads made each one 14 times slower
     (0.7 s instead of 0.05 s, two cores, load average 8)."""
@@ -271,7 +280,11 @@ def one_thread():
         torch.set_num_threads(threads)
 
 
-def max_error(path, sentences, model=None) -> float:
+def max_error(
+    path: str | Path,
+    sentences: Sequence[str],
+    model: tuple[PreTrainedTokenizerBase, BertModel] | None = None,
+) -> float:
     """The largest difference (max abs) between the attention of the ONNX graph at
     ``path`` (run by onnxruntime) and that of the Python model, over ``sentences``.
 
@@ -300,7 +313,9 @@ def max_error(path, sentences, model=None) -> float:
     return worst
 
 
-def write_browser_files(folder, *, precision: str = SHIPPED) -> dict:
+def write_browser_files(
+    folder: str | Path, *, precision: str = SHIPPED
+) -> dict[str, Any]:
     """Write what the in-page model needs into ``folder``: the graph (``GRAPH``), the
     model's tokenizer files, and a manifest (``MANIFEST``, returned) with the model's
     revision, the precision and the error measured against the Python model. Raises
@@ -315,6 +330,7 @@ def write_browser_files(folder, *, precision: str = SHIPPED) -> dict:
     (folder / MANIFEST).unlink(missing_ok=True)  # no manifest: not (yet) complete
     export_onnx(folder / GRAPH, precision=precision)
     source = pretrained.local_model_path()
+    assert source is not None  # export_onnx has just loaded the model from there
     for name in TOKENIZER_FILES:
         shutil.copyfile(source / name, folder / name)
     tokenizer, model = pairs = _fresh_model()
@@ -352,7 +368,7 @@ def write_browser_files(folder, *, precision: str = SHIPPED) -> dict:
     return manifest
 
 
-def is_current(folder, precision: str = SHIPPED) -> bool:
+def is_current(folder: str | Path, precision: str = SHIPPED) -> bool:
     """Whether ``folder`` holds complete files of this ``FORMAT`` and ``precision``."""
     try:
         manifest = json.loads((Path(folder) / MANIFEST).read_text(encoding="utf-8"))

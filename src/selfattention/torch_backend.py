@@ -9,14 +9,17 @@ v (..., m, d_v); ``...`` are batch dimensions, broadcast like
 This module mirrors ``numpy_backend.py`` function by function, line by line. Tensors may
 live on any device (CPU, CUDA, MPS); results stay on the device of the inputs, and
 nothing is ever moved between devices behind your back. Gradients flow through every
-function (no in-place changes to tensors autograd needs).
+function (no in-place changes to tensors autograd needs). Every public function checks
+its arguments once, on its first line (``_checked``, with the rules and messages of
+``_checks``).
 """
 
 from __future__ import annotations
 
-import sys
+from typing import Any
 
 import torch
+from torch import Tensor
 
 from . import _checks
 
@@ -35,7 +38,7 @@ __all__ = [
 ]
 
 
-def score(q, k, *, scale=None):
+def score(q: Tensor, k: Tensor, *, scale: float | None = None) -> Tensor:
     """Step 1: how well each query matches each key.
 
     q (..., n, d_k) and k (..., m, d_k) → scores (..., n, m) = q @ kᵀ · scale;
@@ -46,15 +49,21 @@ def score(q, k, *, scale=None):
     return (q * scale) @ k.transpose(-1, -2)
 
 
-def normalize(scores, *, mask=None):
+def normalize(
+    scores: Tensor,
+    *,
+    mask: Tensor | None = None,
+    check_finite: bool = True,
+) -> Tensor:
     """Step 2: turn each row of scores into weights that are ≥ 0 and sum to 1
     (a softmax over the last axis).
 
     scores (..., n, m) → weights (..., n, m). ``mask`` is boolean and broadcasts to
     ``scores``; True means "may attend". Masked positions get weight 0; a row where
     nothing may be attended gets all-zero weights (never NaN).
+    ``check_finite=False`` skips the scan of ``scores`` for NaN and inf.
     """
-    scores, mask = _checked(scores=scores, mask=mask)
+    scores, mask = _checked(scores=scores, mask=mask, check_finite=check_finite)
     if mask is not None:
         # (..., n, m): a masked key's weight will be exp(-inf) = 0
         scores = torch.where(mask, scores, -torch.inf)
@@ -71,22 +80,33 @@ def normalize(scores, *, mask=None):
     return weights / torch.where(total == 0, 1.0, total)
 
 
-def blend(weights, v):
+def blend(weights: Tensor, v: Tensor, *, check_finite: bool = True) -> Tensor:
     """Step 3: each output row is a weighted average of the value vectors.
 
     weights (..., n, m) and v (..., m, d_v) → output (..., n, d_v) = weights @ v.
+    ``check_finite=False`` skips the scan of ``weights`` and ``v`` for NaN and inf.
     """
-    weights, v = _checked(weights=weights, v=v)
+    weights, v = _checked(weights=weights, v=v, check_finite=check_finite)
     return weights @ v  # (..., n, m) @ (..., m, d_v) -> (..., n, d_v)
 
 
-def attention(q, k, v, *, mask=None, causal=False, scale=None):
+def attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    *,
+    mask: Tensor | None = None,
+    causal: bool = False,
+    scale: float | None = None,
+) -> tuple[Tensor, Tensor]:
     """Scaled dot-product attention: the three steps,
     ``blend(normalize(score(q, k), mask=mask), v)``.
 
     q (..., n, d_k), k (..., m, d_k), v (..., m, d_v) → ``(output, weights)`` with
     output (..., n, d_v) and weights (..., n, m). ``causal=True`` lets query i attend
     keys j ≤ i only; it cannot be combined with ``mask``. ``scale`` defaults to 1/√d_k.
+    The scores and weights computed here from checked inputs are finite: they are
+    handed on with ``check_finite=False``.
     """
     q, k, v, mask, causal, scale = _checked(
         q=q, k=k, v=v, mask=mask, causal=causal, scale=scale
@@ -95,11 +115,14 @@ def attention(q, k, v, *, mask=None, causal=False, scale=None):
         mask = causal_mask(q.shape[-2], k.shape[-2], device=q.device)  # (n, m)
     scores = score(q, k, scale=scale)  # (..., n, m)
     # (..., n, m), a new tensor: autograd keeps what it needs
-    weights = normalize(scores, mask=mask)
-    return blend(weights, v), weights  # (..., n, d_v) and (..., n, m)
+    weights = normalize(scores, mask=mask, check_finite=False)
+    # (..., n, d_v) and (..., n, m)
+    return blend(weights, v, check_finite=False), weights
 
 
-def causal_mask(n: int, m: int | None = None, *, device=None) -> torch.Tensor:
+def causal_mask(
+    n: int, m: int | None = None, *, device: torch.device | str | None = None
+) -> Tensor:
     """Boolean (n, m) mask where query i may attend key j only if j ≤ i
     (aligned at the upper left).
     """
@@ -107,16 +130,25 @@ def causal_mask(n: int, m: int | None = None, *, device=None) -> torch.Tensor:
     return torch.tril(torch.ones((n, m), dtype=torch.bool, device=device))  # (n, m)
 
 
-def softmax(x, axis=-1):
+def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """The numerically stable softmax along ``axis``: exp(x - max) / sum(exp(x - max)),
     as in ``normalize``.
     """
     x, axis = _checked(x=x, axis=axis)
-    # normalize works on the last axis
-    return torch.movedim(normalize(torch.movedim(x, axis, -1)), -1, axis)
+    # normalize works on the last axis; x is checked already
+    weights = normalize(torch.movedim(x, axis, -1), check_finite=False)
+    return torch.movedim(weights, -1, axis)
 
 
-def self_attention(x, w_q, w_k, w_v, *, mask=None, causal=False):
+def self_attention(
+    x: Tensor,
+    w_q: Tensor,
+    w_k: Tensor,
+    w_v: Tensor,
+    *,
+    mask: Tensor | None = None,
+    causal: bool = False,
+) -> tuple[Tensor, Tensor]:
     """Self-attention: queries, keys and values are all computed from the
     same sequence ``x``.
 
@@ -131,8 +163,16 @@ def self_attention(x, w_q, w_k, w_v, *, mask=None, causal=False):
 
 
 def multi_head_self_attention(
-    x, w_q, w_k, w_v, w_o, *, num_heads, mask=None, causal=False
-):
+    x: Tensor,
+    w_q: Tensor,
+    w_k: Tensor,
+    w_v: Tensor,
+    w_o: Tensor,
+    *,
+    num_heads: int,
+    mask: Tensor | None = None,
+    causal: bool = False,
+) -> tuple[Tensor, Tensor]:
     """Multi-head self-attention: ``num_heads`` attentions side by side, each on its
     own slice of the features.
 
@@ -148,7 +188,7 @@ def multi_head_self_attention(
     )
     d_head = x.shape[-1] // num_heads
 
-    def split(t):
+    def split(t: Tensor) -> Tensor:
         # (..., n, d_model) -> (..., n, num_heads, d_head)
         #                   -> (..., num_heads, n, d_head)
         return torch.transpose(t.reshape(t.shape[:-1] + (num_heads, d_head)), -3, -2)
@@ -171,7 +211,13 @@ def multi_head_self_attention(
     return concat @ w_o, weights
 
 
-def sinusoidal_positions(n, d_model, *, dtype=None, device=None):
+def sinusoidal_positions(
+    n: int,
+    d_model: int,
+    *,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> Tensor:
     """The original transformer's position vectors, one row per position:
     an (n, d_model) tensor.
 
@@ -194,7 +240,7 @@ def sinusoidal_positions(n, d_model, *, dtype=None, device=None):
     )
 
 
-def rotary(x, *, base=10000.0):
+def rotary(x: Tensor, *, base: float = 10000.0) -> Tensor:
     """Rotary position embedding (RoFormer): rotate each pair of features by an angle
     that grows with the position.
 
@@ -231,138 +277,96 @@ def default_device() -> torch.device:
 
 # --- Checking the arguments, once, at the boundary ------------------------------------
 
-_ARRAYS = ("q", "k", "v", "scores", "weights", "x", "w_q", "w_k", "w_v", "w_o")
-_COMPUTED_HERE = ("scores", "weights")  # what attention hands to normalize and blend
 _FLOATS = (torch.float16, torch.bfloat16, torch.float32, torch.float64)
 
 
-def _checked(**args):
+def _checked(*, check_finite: bool = True, **args: Any) -> tuple[Any, ...]:
     """The arguments of a public function, checked and converted, in the order given.
 
     Called with the function's own argument names, e.g.
-    ``_checked(q=q, k=k, scale=scale)``. Tensors must be finite floating-point tensors
-    on one device; they are promoted to one common dtype (as NumPy does); ``mask`` must
-    be a boolean tensor on the same device that broadcasts to the scores; ``scale``
-    becomes a float (1/√d_k when None). Which shape rules apply follows from the names
-    (``_checks.check_arguments``, shared with the NumPy backend, with the same
-    messages). When q and k are given, their scores are also checked to fit the dtype
-    (an overflow raises here, before any math).
-
-    Scores and weights that one function of this module hands to another (attention →
-    normalize → blend) were computed here from checked inputs, and are finite: they are
-    not scanned for NaN and inf a second time (that would cost a pass over the whole
-    (..., n, m) matrix, and on a GPU a wait for the result).
+    ``_checked(q=q, k=k, scale=scale)``. Tensors must be floating-point tensors on one
+    device, scanned for NaN and inf unless the caller passes ``check_finite=False``;
+    they are promoted to one common dtype (as NumPy does); ``mask`` must be a boolean
+    tensor on the same device that broadcasts to the scores; ``scale`` becomes a float
+    (1/√d_k when None). The rules, their order and their messages are
+    ``_checks.checked``'s, shared with the NumPy backend; this module only says how
+    torch checks and scans (``_TorchRules``).
     """
-    # the public function was called by this module
-    from_here = sys._getframe(2).f_globals is globals()
-    arrays = _same_device_and_dtype(
-        {
-            name: _as_tensor(
-                value, name, scan=not (from_here and name in _COMPUTED_HERE)
+    return _checks.checked(_RULES, args, check_finite=check_finite)
+
+
+class _TorchRules(_checks.Rules[Tensor]):
+    def as_array(self, value: Any, name: str) -> Tensor:
+        """Check that ``value`` is a floating-point tensor, or explain why it cannot
+        be used.
+        """
+        if not isinstance(value, Tensor):
+            raise TypeError(
+                f"{name} must be a torch.Tensor, got {type(value).__name__}; "
+                f"use torch.as_tensor({name})"
             )
-            for name, value in args.items()
-            if name in _ARRAYS
-        }
-    )
-    others = {name: value for name, value in args.items() if name not in _ARRAYS}
-    values = _checks.check_arguments(
-        {name: a.shape for name, a in arrays.items()}, others
-    )
-    if values.get("mask") is not None:
-        values["mask"] = _as_mask(
-            values["mask"], values["mask_shape"], next(iter(arrays.values())).device
-        )
-    if "q" in arrays:
-        _check_scores_fit(arrays["q"], arrays["k"], values["scale"])
-    return tuple(arrays[name] if name in arrays else values[name] for name in args)
+        if value.dtype not in _FLOATS:
+            raise TypeError(
+                f"{name} must be a floating-point tensor (float16, bfloat16, "
+                f"float32 or float64), got {value.dtype}; "
+                f"use {name}.float()"
+            )
+        return value
+
+    def all_finite(self, a: Tensor) -> bool:
+        # One fast pass without a temporary tensor: a finite sum means every entry is
+        # finite (an inf or a NaN would make it inf or NaN). Only when the sum is not
+        # finite (it may just have overflowed) look at every entry. (NumPy's version
+        # sums squares instead: np.vdot is faster there than np.sum; torch.sum is the
+        # fastest here.)
+        a = a.detach()
+        return bool(torch.isfinite(torch.sum(a))) or bool(torch.isfinite(a).all())
+
+    def same_device_and_dtype(self, arrays: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Promote to one common dtype (like NumPy does); refuse tensors on different
+        devices.
+        """
+        devices = {t.device for t in arrays.values()}
+        if len(devices) > 1:
+            listing = ", ".join(f"{k} on {t.device}" for k, t in arrays.items())
+            raise ValueError(
+                f"all inputs must be on the same device, got {listing}; "
+                "move them with .to(device)"
+            )
+        if not arrays:
+            return arrays
+        dtype = next(iter(arrays.values())).dtype
+        for t in arrays.values():
+            dtype = torch.promote_types(dtype, t.dtype)
+        return {name: t.to(dtype) for name, t in arrays.items()}
+
+    def as_mask(self, mask: Any, scores_shape: _checks.Shape, like: Tensor) -> Tensor:
+        if not isinstance(mask, Tensor):
+            raise TypeError(
+                f"mask must be a boolean torch.Tensor, got {type(mask).__name__}"
+            )
+        if mask.dtype != torch.bool:
+            raise TypeError(
+                f"mask must be boolean (True = may attend), got dtype {mask.dtype}"
+            )
+        if mask.device != like.device:
+            raise ValueError(
+                f"mask is on {mask.device} but the scores are on {like.device}; "
+                "move it with .to(device)"
+            )
+        _checks.check_mask(mask.shape, scores_shape)
+        return mask
+
+    def limits(self, q: Tensor, k: Tensor) -> tuple[float, float, object]:
+        info = torch.finfo(q.dtype)  # q and k have one dtype by now
+        return info.max, info.eps, q.dtype
+
+    def largest_magnitude(self, a: Tensor) -> float:
+        return float(torch.amax(torch.abs(a.detach()))) if a.numel() else 0.0
+
+    def scores_finite(self, q: Tensor, k: Tensor, scale: float) -> bool:
+        with torch.no_grad():
+            return bool(torch.isfinite((q * scale) @ k.transpose(-1, -2)).all())
 
 
-def _as_tensor(x, name: str, scan: bool = True) -> torch.Tensor:
-    """Check that ``x`` is a finite floating-point tensor, or explain why it cannot be
-    used.
-    """
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a torch.Tensor, got {type(x).__name__}; "
-            f"use torch.as_tensor({name})"
-        )
-    if x.dtype not in _FLOATS:
-        raise TypeError(
-            f"{name} must be a floating-point tensor (float16, bfloat16, "
-            f"float32 or float64), got {x.dtype}; "
-            f"use {name}.float()"
-        )
-    if scan and not _all_finite(x):
-        raise ValueError(
-            f"{name} contains NaN or inf (shape {tuple(x.shape)}); "
-            "attention needs finite inputs"
-        )
-    return x
-
-
-def _all_finite(x: torch.Tensor) -> bool:
-    # One fast pass without a temporary tensor: a finite sum means every entry is finite
-    # (an inf or a NaN would make it inf or NaN). Only when the sum is not finite
-    # (it may just have overflowed) look at every entry. (NumPy's version sums squares
-    # instead: np.vdot is faster there than np.sum; torch.sum is the fastest here.)
-    x = x.detach()
-    return bool(torch.isfinite(torch.sum(x))) or bool(torch.isfinite(x).all())
-
-
-def _same_device_and_dtype(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Promote to one common dtype (like NumPy does); refuse tensors on different
-    devices.
-    """
-    devices = {t.device for t in tensors.values()}
-    if len(devices) > 1:
-        listing = ", ".join(f"{k} on {t.device}" for k, t in tensors.items())
-        raise ValueError(
-            f"all inputs must be on the same device, got {listing}; "
-            "move them with .to(device)"
-        )
-    dtype = next(iter(tensors.values())).dtype if tensors else None
-    for t in tensors.values():
-        dtype = torch.promote_types(dtype, t.dtype)
-    return {name: t.to(dtype) for name, t in tensors.items()}
-
-
-def _as_mask(mask, scores_shape, device) -> torch.Tensor:
-    if not isinstance(mask, torch.Tensor):
-        raise TypeError(
-            f"mask must be a boolean torch.Tensor, got {type(mask).__name__}"
-        )
-    if mask.dtype != torch.bool:
-        raise TypeError(
-            f"mask must be boolean (True = may attend), got dtype {mask.dtype}"
-        )
-    if mask.device != device:
-        raise ValueError(
-            f"mask is on {mask.device} but the scores are on {device}; "
-            "move it with .to(device)"
-        )
-    _checks.check_mask(mask.shape, scores_shape)
-    return mask
-
-
-def _check_scores_fit(q, k, scale: float) -> None:
-    """Raise the overflow error when (q · scale) @ kᵀ does not fit the dtype (it never
-    does for sane inputs).
-    """
-    info = torch.finfo(q.dtype)
-    q_max, k_max = (
-        float(torch.amax(torch.abs(a.detach()))) if a.numel() else 0.0 for a in (q, k)
-    )
-    if _checks.scores_cannot_overflow(
-        q_max, k_max, scale, q.shape[-1], info.max, info.eps
-    ):
-        return
-    # compute the scores a stripe of queries at a time to find out
-    rows = max(1, 2**20 // max(1, k.shape[-2]))
-    with torch.no_grad():
-        for start in range(0, q.shape[-2], rows):
-            if not bool(
-                torch.isfinite(
-                    (q[..., start : start + rows, :] * scale) @ k.transpose(-1, -2)
-                ).all()
-            ):
-                raise _checks.overflow_error(q.dtype)
+_RULES = _TorchRules()

@@ -10,6 +10,7 @@ The NumPy fast path, ``chunked_attention``, is in ``fast.py``.
 from __future__ import annotations
 
 import torch.nn.functional as F
+from torch import Tensor
 
 from . import _checks
 from .torch_backend import _checked
@@ -17,7 +18,15 @@ from .torch_backend import _checked
 __all__ = ["fused_attention"]
 
 
-def fused_attention(q, k, v, *, mask=None, causal=False, scale=None):
+def fused_attention(
+    q: Tensor,
+    k: Tensor,
+    v: Tensor,
+    *,
+    mask: Tensor | None = None,
+    causal: bool = False,
+    scale: float | None = None,
+) -> Tensor:
     """Attention through PyTorch's fused kernel; same arguments as ``attention``,
     returns the output only.
 
@@ -33,7 +42,7 @@ def fused_attention(q, k, v, *, mask=None, causal=False, scale=None):
     batch = _checks.broadcast_batch({"q": q.shape, "k": k.shape, "v": v.shape})
     n, m = q.shape[-2], k.shape[-2]
 
-    def to_4d(t, rows, cols):
+    def to_4d(t: Tensor, rows: int, cols: int) -> Tensor:
         # (..., rows, cols) -> (B, 1, rows, cols),
         # B = the product of the batch dimensions
         return t.expand(batch + (rows, cols)).reshape(-1, 1, rows, cols)

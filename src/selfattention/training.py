@@ -12,17 +12,21 @@ to name the word "it" refers to, read from the output vector at "it" alone. The 
 says nothing about attention: whatever the attention rows do, they do because it helps
 to get the answer right.
 
+The sentences come from ``referent_data`` (its names are available here too:
+``training.make_dataset``); the model, its training and the trained models stored with
+the package are here.
+
 Needs torch; ``import selfattention`` does not import it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 import numpy as np
 import torch
@@ -30,13 +34,24 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import torch_backend
-from .examples import (
-    SENTENCE,
-    SENTENCE_WIDE,
-    Contextualized,
-    Layer,
-    SentenceError,
-    tokenize,
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+from .examples import SENTENCE, SENTENCE_WIDE, Contextualized, Layer
+from .model_tools import known_tokens, one_cpu_thread, pick_device, to_numpy
+
+# The data lives in referent_data; its names stay available here (training.ANIMALS).
+from .referent_data import (
+    ADJECTIVES,
+    ANIMALS,
+    BOOK_COMBINATIONS,
+    PLACES,
+    ROLES,
+    TEMPLATES,
+    Example,
+    ReferentData,
+    make_dataset,
+    role_of,
 )
 
 __all__ = [
@@ -45,6 +60,7 @@ __all__ = [
     "ADJECTIVES",
     "TEMPLATES",
     "BOOK_COMBINATIONS",
+    "ROLES",
     "Example",
     "ReferentData",
     "make_dataset",
@@ -52,36 +68,10 @@ __all__ = [
     "ReferentModel",
     "Snapshot",
     "TrainingResult",
+    "load_referent_model",
+    "stored_model_path",
     "train_referent_model",
 ]
-
-#: The nouns "it" can refer to. "animal" and "street" are the book's own.
-ANIMALS = ("animal", "dog", "cat", "horse", "bird", "chicken")
-PLACES = ("street", "road", "river", "bridge", "square")
-
-#: What each adjective can be said of: "animal" or "place"
-#: (make_dataset also accepts "both").
-ADJECTIVES = {
-    **{word: "animal" for word in ("tired", "hungry", "scared", "sleepy", "afraid")},
-    **{word: "place" for word in ("wide", "busy", "narrow", "crowded", "icy")},
-}
-
-#: Sentence patterns. The clauses swap places and the nouns swap order, so
-#: neither the position of "it" nor the position of a noun tells which noun is
-#: meant: only the adjective does.
-TEMPLATES = (
-    "The {animal} didn't cross the {place} because it was too {adjective}.",
-    "Because it was too {adjective}, the {animal} didn't cross the {place}.",
-    "The {animal} did not cross the {place} because it was really too {adjective}.",
-    "The {place} was not crossed by the {animal} because it was too {adjective}.",
-)
-
-#: The combinations (animal, place, adjective) of the book's two sentences:
-#: always held out, never trained on.
-BOOK_COMBINATIONS = (("animal", "street", "tired"), ("animal", "street", "wide"))
-
-#: What an adjective can be said of.
-KINDS = ("animal", "place", "both")
 
 #: Training settings (full-batch AdamW). The task is learned without weight decay and
 #: with a wider d_model too; these values were chosen, by training seeds 0-7, because
@@ -98,159 +88,6 @@ WEIGHT_DECAY = 1.0
 INIT_SCALE = 0.3
 
 
-@dataclass(frozen=True)
-class Example:
-    """One sentence and the word its "it" refers to."""
-
-    sentence: str
-    tokens: tuple[str, ...]
-    referent: str  # the animal or the place "it" stands for
-    combination: tuple[str, str, str]  # (animal, place, adjective)
-    template: int  # index into the templates
-
-
-@dataclass(frozen=True)
-class ReferentData:
-    """Sentences split by (animal, place, adjective) combination: no held-out
-    combination is ever trained on.
-    """
-
-    train: tuple[Example, ...]
-    held_out: tuple[Example, ...]
-    held_out_combinations: frozenset[tuple[str, str, str]]
-    vocabulary: tuple[str, ...]  # every word of every sentence, sorted
-    classes: tuple[str, ...]  # the possible answers: the animals, then the places
-    adjectives: Mapping[str, str]  # adjective -> what it can be said of
-    templates: tuple[str, ...]
-
-
-def make_dataset(
-    *,
-    animals: Sequence[str] = ANIMALS,
-    places: Sequence[str] = PLACES,
-    adjectives: Mapping[str, str] = ADJECTIVES,
-    templates: Sequence[str] = TEMPLATES,
-    held_out_fraction: float = 0.2,
-    split_seed: int = 0,
-) -> ReferentData:
-    """Every (animal, place, adjective) combination in every template, split into
-    training and held-out sets.
-
-    ``adjectives`` maps each adjective to what it can be said of: "animal",
-    "place" or "both". A sentence with a "both" adjective is ambiguous, as in real
-    text: it appears twice, once with each answer (so no model can be right about
-    more than half of those).
-
-    About ``held_out_fraction`` of the combinations are held out, and always the
-    combinations of the book's two sentences. Whether a combination is held out depends
-    on that combination and ``split_seed`` only (see ``_draw``), so adding a word adds
-    combinations but moves none of the others between the two sets.
-    """
-    animals, places, templates, adjectives = (
-        tuple(animals),
-        tuple(places),
-        tuple(templates),
-        dict(adjectives),
-    )
-    _check_lexicon(animals, places, adjectives, templates)
-    if not 0 < held_out_fraction < 1:
-        raise ValueError(
-            "held_out_fraction must be between 0 and 1 (exclusive), "
-            f"got {held_out_fraction}"
-        )
-
-    combinations = [(a, p, adj) for a in animals for p in places for adj in adjectives]
-    held_out = {c for c in combinations if _draw(c, split_seed) < held_out_fraction} | (
-        set(BOOK_COMBINATIONS) & set(combinations)
-    )
-
-    train, test = [], []
-    for combination in combinations:
-        animal, place, adjective = combination
-        referents = {"animal": (animal,), "place": (place,), "both": (animal, place)}[
-            adjectives[adjective]
-        ]
-        for t, template in enumerate(templates):
-            sentence = template.format(animal=animal, place=place, adjective=adjective)
-            for referent in referents:
-                example = Example(
-                    sentence, tuple(tokenize(sentence)), referent, combination, t
-                )
-                (test if combination in held_out else train).append(example)
-
-    trained_on = {word for e in train for word in e.combination}
-    unseen = [w for w in animals + places + tuple(adjectives) if w not in trained_on]
-    if unseen:
-        raise ValueError(
-            f"{', '.join(unseen)} would occur in held-out sentences only; "
-            "use a smaller held_out_fraction or another split_seed"
-        )
-    vocabulary = tuple(sorted({word for e in train + test for word in e.tokens}))
-    return ReferentData(
-        tuple(train),
-        tuple(test),
-        frozenset(held_out),
-        vocabulary,
-        animals + places,
-        adjectives,
-        templates,
-    )
-
-
-def _draw(combination: tuple[str, str, str], split_seed: int) -> float:
-    """A number in [0, 1) fixed by the combination and the seed: SHA-256, the same on
-    every machine and run.
-    """
-    text = "|".join((str(split_seed), *combination))
-    return (
-        int.from_bytes(hashlib.sha256(text.encode("utf-8")).digest()[:8], "little")
-        / 2**64
-    )
-
-
-def _check_lexicon(animals, places, adjectives, templates) -> None:
-    """Single-word nouns and adjectives, one role per word,
-    one "it" and all three slots in every template.
-    """
-    groups = {"animals": animals, "places": places, "adjectives": tuple(adjectives)}
-    for role, words in groups.items():
-        if not words:
-            raise ValueError(f"{role} must not be empty")
-        for word in words:
-            if not isinstance(word, str) or tokenize(word) != [word] or word == "it":
-                raise ValueError(
-                    f'{role} must be single lower-case words other than "it", '
-                    f"got {word!r}"
-                )
-    every = [word for words in groups.values() for word in words]
-    repeated = sorted({word for word in every if every.count(word) > 1})
-    if repeated:
-        raise ValueError(
-            "a word can have one role only; given more than once: "
-            f"{', '.join(repeated)}"
-        )
-    wrong_kinds = {word: kind for word, kind in adjectives.items() if kind not in KINDS}
-    if wrong_kinds:
-        raise ValueError(f"an adjective is said of one of {KINDS}, got {wrong_kinds}")
-    if not templates:
-        raise ValueError("templates must not be empty")
-    for template in templates:
-        if not all(slot in template for slot in ("{animal}", "{place}", "{adjective}")):
-            raise ValueError(
-                "every template needs {animal}, {place} and {adjective}, "
-                f"got {template!r}"
-            )
-        try:
-            example = template.format(animal="a", place="p", adjective="j")
-        except (KeyError, IndexError) as error:
-            raise ValueError(
-                "templates may hold only {animal}, {place} and {adjective}, "
-                f"got {template!r}"
-            ) from error
-        if tokenize(example).count("it") != 1:
-            raise ValueError(f'every template needs exactly one "it", got {template!r}')
-
-
 class AttentionLayer(nn.Module):
     """One self-attention layer with one head: learned W_Q, W_K, W_V around the
     package's ``attention``.
@@ -259,7 +96,7 @@ class AttentionLayer(nn.Module):
     def __init__(self, d_model: int, generator: torch.Generator):
         super().__init__()
 
-        def projection():
+        def projection() -> nn.Parameter:
             # (d_model, d_model): d_k = d_v = d_model;
             # random entries of size about 1/√d_model
             return nn.Parameter(
@@ -268,7 +105,9 @@ class AttentionLayer(nn.Module):
 
         self.w_q, self.w_k, self.w_v = projection(), projection(), projection()
 
-    def forward(self, x, may_attend):
+    def forward(
+        self, x: torch.Tensor, may_attend: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """x (batch, n, d_model), may_attend (batch, 1, n)
         → gathered (batch, n, d_model), weights (batch, n, n).
         """
@@ -297,7 +136,7 @@ class ReferentModel(nn.Module):
         # every initial weight comes from this generator
         g = torch.Generator().manual_seed(seed)
 
-        def small(*shape):
+        def small(*shape: int) -> nn.Parameter:
             return nn.Parameter(INIT_SCALE * torch.randn(*shape, generator=g))
 
         # (words, d_model): one learned vector per word
@@ -309,7 +148,9 @@ class ReferentModel(nn.Module):
             torch.randn(d_model, classes, generator=g) / math.sqrt(d_model)
         )
 
-    def forward(self, tokens, it_at, may_attend):
+    def forward(
+        self, tokens: torch.Tensor, it_at: torch.Tensor, may_attend: torch.Tensor
+    ) -> tuple[torch.Tensor, list[torch.Tensor], list[torch.Tensor]]:
         """tokens (batch, n) word ids, it_at (batch,) where "it" is,
         may_attend (batch, 1, n) False at padding.
 
@@ -343,10 +184,6 @@ class Snapshot:
     rows: dict[str, np.ndarray]
 
 
-#: What a word of a sentence can be to its "it" (see TrainingResult.top_roles).
-ROLES = ("adjective", "referent", "other noun", "another word")
-
-
 @dataclass(frozen=True)
 class TrainingResult:
     """A trained model, its data, and how its training went."""
@@ -370,12 +207,12 @@ class TrainingResult:
         """The learned word vectors, one row per word of
         ``vocabulary``: (words, d_model).
         """
-        return _numpy(self.model.embed)
+        return to_numpy(self.model.embed)
 
     @property
     def positions(self) -> np.ndarray:
         """The learned position vectors: (max_tokens, d_model)."""
-        return _numpy(self.model.positions)
+        return to_numpy(self.model.positions)
 
     @property
     def layers(self) -> tuple[Layer, ...]:
@@ -387,34 +224,37 @@ class TrainingResult:
                 f"layer {i}",
                 "learned from the answers alone",
                 tuple(f"dimension {j + 1}" for j in range(a.w_q.shape[1])),  # unnamed
-                _numpy(a.w_q),
-                _numpy(a.w_k),
-                _numpy(a.w_v),
+                to_numpy(a.w_q),
+                to_numpy(a.w_k),
+                to_numpy(a.w_v),
             )
-            for i, a in enumerate(self.model.layers, start=1)
+            for i, a in enumerate(self._attention_layers(), start=1)
         )
+
+    def _attention_layers(self) -> list[AttentionLayer]:
+        return cast("list[AttentionLayer]", list(self.model.layers))
 
     @property
     def readout(self) -> np.ndarray:
         """The read-out (d_model, classes): the score of each answer in ``data.classes``
         from the vector of "it".
         """
-        return _numpy(self.model.readout)
+        return to_numpy(self.model.readout)
 
     def contextualize(self, sentence: str | Sequence[str]) -> Contextualized:
         """Run the trained layers over a sentence, like ``examples.contextualize`` runs
         the hand-built ones.
         """
-        tokens = _known_tokens(sentence, self.vocabulary, len(self.positions))
+        tokens = known_tokens(sentence, self.vocabulary, len(self.positions))
         with torch.no_grad():
             _, weights, vectors = self.model(
                 *_encode([tokens], self.vocabulary, self.device)
             )
         return Contextualized(
             list(tokens),
-            _numpy(vectors[0][0]),
-            [_numpy(w[0]) for w in weights],
-            [_numpy(x[0]) for x in vectors[1:]],
+            to_numpy(vectors[0][0]),
+            [to_numpy(w[0]) for w in weights],
+            [to_numpy(x[0]) for x in vectors[1:]],
         )
 
     def attention(self, sentence: str | Sequence[str]) -> np.ndarray:
@@ -425,7 +265,7 @@ class TrainingResult:
         """The probability of each possible answer for what "it" refers to,
         most likely first.
         """
-        tokens = _known_tokens(
+        tokens = known_tokens(
             sentence, self.vocabulary, len(self.positions), needs_it=True
         )
         with torch.no_grad():
@@ -474,7 +314,7 @@ class TrainingResult:
         counts = {route: tops.count(route) / len(tops) for route in set(tops)}
         return dict(sorted(counts.items(), key=lambda route: (-route[1], route[0])))
 
-    def _tops(self, examples) -> list[tuple[str, ...]]:
+    def _tops(self, examples: Sequence[Example] | None) -> list[tuple[str, ...]]:
         """``top_roles`` of every example, from one forward pass per sentence length
         (no padding, so each row is what ``attention`` gives the sentence alone).
         """
@@ -483,7 +323,7 @@ class TrainingResult:
             raise ValueError("need at least one example")
         by_length: dict[int, list[int]] = {}
         for i, e in enumerate(examples):
-            _known_tokens(e.tokens, self.vocabulary, len(self.positions), needs_it=True)
+            known_tokens(e.tokens, self.vocabulary, len(self.positions), needs_it=True)
             by_length.setdefault(len(e.tokens), []).append(i)
         tops: list[tuple[str, ...]] = [()] * len(examples)
         with torch.no_grad():
@@ -496,18 +336,8 @@ class TrainingResult:
                 )
                 top = rows.argmax(dim=-1).T.tolist()  # (batch, layers)
                 for i, tokens, columns in zip(indices, group, top, strict=True):
-                    tops[i] = tuple(_role(tokens[j], examples[i]) for j in columns)
+                    tops[i] = tuple(role_of(tokens[j], examples[i]) for j in columns)
         return tops
-
-
-def _role(word: str, example: Example) -> str:
-    """What ``word`` is to the "it" of ``example``: one of ROLES."""
-    animal, place, adjective = example.combination
-    if word == adjective:
-        return "adjective"
-    if word == example.referent:
-        return "referent"
-    return "other noun" if word in (animal, place) else "another word"
 
 
 class _Batch(NamedTuple):
@@ -516,7 +346,9 @@ class _Batch(NamedTuple):
     may_attend: torch.Tensor  # (batch, 1, n): False at padding
 
 
-def _encode(sentences, vocabulary, device) -> _Batch:
+def _encode(
+    sentences: Sequence[Sequence[str]], vocabulary: Sequence[str], device: torch.device
+) -> _Batch:
     """Word ids padded to the longest sentence, where "it" is,
     and which keys are real words.
     """
@@ -533,71 +365,11 @@ def _encode(sentences, vocabulary, device) -> _Batch:
     return _Batch(ids.to(device), it_at.to(device), may_attend.to(device))
 
 
-def _known_tokens(
-    sentence, vocabulary, max_tokens: int, *, needs_it: bool = False
-) -> tuple[str, ...]:
-    """The tokens of ``sentence``, or a SentenceError naming every word the
-    model was not trained on.
-    """
-    tokens = tuple(tokenize(sentence) if isinstance(sentence, str) else sentence)
-    unknown = [t for t in dict.fromkeys(tokens) if t not in vocabulary]
-    if unknown:
-        listing = ", ".join(repr(t) for t in unknown)
-        raise SentenceError(
-            f"The trained model knows only the {len(vocabulary)} words it was trained "
-            f"on; {listing} {'is' if len(unknown) == 1 else 'are'} not among them."
-        )
-    if not tokens or len(tokens) > max_tokens:
-        raise SentenceError(
-            f"The model reads sentences of 1 to {max_tokens} words; "
-            f"that one has {len(tokens)}."
-        )
-    if needs_it and "it" not in tokens:
-        raise SentenceError(
-            'The model answers what "it" refers to; that sentence has no "it".'
-        )
-    return tokens
-
-
-def _numpy(t: torch.Tensor) -> np.ndarray:
-    return t.detach().to("cpu", torch.float64).numpy()
-
-
-def _device(device) -> torch.device:
-    """The CPU unless asked otherwise; asking for CUDA where there is none is an error,
-    never a silent fall-back.
-    """
-    device = torch.device("cpu" if device is None else device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"device={str(device)!r} was asked for, but CUDA is not available here "
-            f"(torch {torch.__version__}); leave device=None to train on the CPU"
-        )
-    return device
-
-
-@contextlib.contextmanager
-def _one_cpu_thread():
-    """Run torch on one CPU thread, then restore: the same arithmetic, bit for bit, on
-    any number of cores.
-
-    With two threads the sums are split differently and the losses differ in
-    the last bits. The price: on two idle cores, the default training takes
-    about 10 s instead of 6-7 s.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def train_referent_model(
     *,
     seed: int = 0,
     steps: int | None = None,
-    device=None,
+    device: str | torch.device | None = None,
     layers: int = 2,
     data: ReferentData | None = None,
     d_model: int = D_MODEL,
@@ -619,6 +391,108 @@ def train_referent_model(
     steps=steps).update`` shows which step is running and about how long is left.
     """
     steps = STEPS if steps is None else steps
+    _check_settings(
+        steps=steps,
+        layers=layers,
+        d_model=d_model,
+        snapshot_every=snapshot_every,
+        progress=progress,
+        data=data,
+    )
+    data = make_dataset() if data is None else data
+    device = pick_device(device)
+    max_tokens = max(len(e.tokens) for e in data.train + data.held_out)
+    watched = {
+        s: known_tokens(s, data.vocabulary, max_tokens, needs_it=True)
+        for s in snapshot_sentences
+    }
+
+    with one_cpu_thread():
+        model = ReferentModel(
+            len(data.vocabulary),
+            len(data.classes),
+            layers=layers,
+            d_model=d_model,
+            max_tokens=max_tokens,
+            seed=seed,
+        ).to(device)
+        losses, snapshots = _fit(
+            model,
+            data,
+            device,
+            steps=steps,
+            snapshot_every=snapshot_every,
+            watched=watched,
+            progress=progress,
+        )
+        return TrainingResult(
+            model=model,
+            data=data,
+            losses=np.array(losses),
+            accuracy=snapshots[-1].accuracy,
+            train_accuracy=_accuracy(model, data.train, data, device),
+            snapshots=tuple(snapshots),
+            seed=seed,
+            device=device,
+        )
+
+
+def _fit(
+    model: ReferentModel,
+    data: ReferentData,
+    device: torch.device,
+    *,
+    steps: int,
+    snapshot_every: int,
+    watched: Mapping[str, Sequence[str]],
+    progress: Callable[[str], object] | None,
+) -> tuple[list[float], list[Snapshot]]:
+    """Train ``model`` on ``data.train`` for ``steps`` full-batch AdamW steps: the
+    training loss of every step, and a snapshot at step 0, every ``snapshot_every``
+    steps and at the last step."""
+    train = _encode([e.tokens for e in data.train], data.vocabulary, device)
+    targets = _targets(data.train, data.classes, device)  # (examples,)
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY
+    )
+    # the step size shrinks along a half cosine to 0: large steps first, then small
+    # ones that settle the model instead of knocking it out of a good solution
+    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+
+    def snapshot(step: int) -> Snapshot:
+        return Snapshot(
+            step,
+            _accuracy(model, data.held_out, data, device),
+            _rows_of_it(model, watched, data, device),
+        )
+
+    losses: list[float] = []
+    snapshots = [snapshot(0)]
+    for step in range(1, steps + 1):
+        scores, _, _ = model(*train)  # (examples, classes)
+        loss = F.cross_entropy(scores, targets)
+        losses.append(loss.item())
+        if progress is not None:
+            progress(f"loss {losses[-1]:.3f}")
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        schedule.step()
+        if step % snapshot_every == 0 or step == steps:
+            snapshots.append(snapshot(step))
+    return losses, snapshots
+
+
+def _check_settings(
+    *,
+    steps: int,
+    layers: int,
+    d_model: int,
+    snapshot_every: int,
+    progress: object,
+    data: object,
+) -> None:
+    """The arguments of ``train_referent_model``, checked before anything trains."""
     for name, value in (
         ("steps", steps),
         ("layers", layers),
@@ -636,71 +510,22 @@ def train_referent_model(
         raise TypeError(
             f"data must come from make_dataset(), got {type(data).__name__}"
         )
-    data = make_dataset() if data is None else data
-    device = _device(device)
-    max_tokens = max(len(e.tokens) for e in data.train + data.held_out)
-    watched = {
-        s: _known_tokens(s, data.vocabulary, max_tokens, needs_it=True)
-        for s in snapshot_sentences
-    }
-
-    with _one_cpu_thread():
-        model = ReferentModel(
-            len(data.vocabulary),
-            len(data.classes),
-            layers=layers,
-            d_model=d_model,
-            max_tokens=max_tokens,
-            seed=seed,
-        ).to(device)
-        train = _encode([e.tokens for e in data.train], data.vocabulary, device)
-        targets = _targets(data.train, data.classes, device)  # (examples,)
-        optimizer = torch.optim.AdamW(
-            model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY
-        )
-        # the step size shrinks along a half cosine to 0: large steps first, then small
-        # ones that settle the model instead of knocking it out of a good solution
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
-
-        def snapshot(step):
-            return Snapshot(
-                step,
-                _accuracy(model, data.held_out, data, device),
-                _rows_of_it(model, watched, data, device),
-            )
-
-        losses, snapshots = [], [snapshot(0)]
-        for step in range(1, steps + 1):
-            scores, _, _ = model(*train)  # (examples, classes)
-            loss = F.cross_entropy(scores, targets)
-            losses.append(loss.item())
-            if progress is not None:
-                progress(f"loss {losses[-1]:.3f}")
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            if step % snapshot_every == 0 or step == steps:
-                snapshots.append(snapshot(step))
-        return TrainingResult(
-            model=model,
-            data=data,
-            losses=np.array(losses),
-            accuracy=snapshots[-1].accuracy,
-            train_accuracy=_accuracy(model, data.train, data, device),
-            snapshots=tuple(snapshots),
-            seed=seed,
-            device=device,
-        )
 
 
-def _targets(examples, classes, device) -> torch.Tensor:
+def _targets(
+    examples: Sequence[Example], classes: Sequence[str], device: torch.device
+) -> torch.Tensor:
     """The index of each example's referent among ``classes``: (examples,)."""
     index = {word: i for i, word in enumerate(classes)}
     return torch.tensor([index[e.referent] for e in examples], device=device)
 
 
-def _accuracy(model, examples, data, device) -> float:
+def _accuracy(
+    model: ReferentModel,
+    examples: Sequence[Example],
+    data: ReferentData,
+    device: torch.device,
+) -> float:
     """The fraction of ``examples`` whose most likely answer is their referent."""
     if not examples:
         return float("nan")
@@ -717,7 +542,12 @@ def _accuracy(model, examples, data, device) -> float:
     )
 
 
-def _rows_of_it(model, watched, data, device) -> dict[str, np.ndarray]:
+def _rows_of_it(
+    model: ReferentModel,
+    watched: Mapping[str, Sequence[str]],
+    data: ReferentData,
+    device: torch.device,
+) -> dict[str, np.ndarray]:
     """{sentence: (layers, n)}: the attention row of "it" in every layer, for each of
     ``watched`` {sentence: tokens}.
     """
@@ -727,7 +557,7 @@ def _rows_of_it(model, watched, data, device) -> dict[str, np.ndarray]:
             batch = _encode([tokens], data.vocabulary, device)
             _, weights, _ = model(*batch)  # each (1, n, n)
             # (layers, n)
-            rows[sentence] = np.stack([_numpy(w[0, batch.it_at[0]]) for w in weights])
+            rows[sentence] = np.stack([to_numpy(w[0, batch.it_at[0]]) for w in weights])
     return rows
 
 
@@ -745,7 +575,7 @@ STORED_MODELS = ((0, 2), (1, 2), (0, 1), (1, 1))
 STORED_FOLDER = "trained"
 
 
-def stored_model_path(seed: int, layers: int):
+def stored_model_path(seed: int, layers: int) -> Traversable:
     """The file of a stored model (an ``importlib.resources`` path)."""
     from importlib.resources import files
 
@@ -781,7 +611,7 @@ def load_referent_model(*, seed: int = 0, layers: int = 2) -> TrainingResult:
             "train the stored models again: python -m selfattention.training"
         )
     device = torch.device("cpu")
-    with _one_cpu_thread():
+    with one_cpu_thread():
         model = ReferentModel(
             len(data.vocabulary),
             len(data.classes),
@@ -833,12 +663,12 @@ def _recipe(data: ReferentData) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _save(result: TrainingResult, path) -> None:
+def _save(result: TrainingResult, path: str | os.PathLike[str]) -> None:
     """Write a trained model (trained with the defaults) as ``load_referent_model``
     reads it: float32 parameters, the losses and snapshots, the recipe.
     """
     sentences = list(result.snapshots[0].rows)
-    arrays = {
+    arrays: dict[str, Any] = {
         f"parameter {name}": p.detach().to("cpu").numpy()
         for name, p in result.model.named_parameters()
     }
@@ -846,18 +676,15 @@ def _save(result: TrainingResult, path) -> None:
         f"snapshot rows {k}": np.stack([s.rows[sentence] for s in result.snapshots])
         for k, sentence in enumerate(sentences)
     }
-    np.savez_compressed(
-        path,
-        **arrays,
-        losses=result.losses,
-        recipe=np.array(_recipe(result.data)),
-        **{
-            "snapshot sentences": np.array(sentences),
-            "snapshot steps": np.array([s.step for s in result.snapshots]),
-            "snapshot accuracy": np.array([s.accuracy for s in result.snapshots]),
-            "trained with": np.array(f"torch {torch.__version__}"),
-        },
-    )
+    arrays |= {
+        "losses": result.losses,
+        "recipe": np.array(_recipe(result.data)),
+        "snapshot sentences": np.array(sentences),
+        "snapshot steps": np.array([s.step for s in result.snapshots]),
+        "snapshot accuracy": np.array([s.accuracy for s in result.snapshots]),
+        "trained with": np.array(f"torch {torch.__version__}"),
+    }
+    np.savez_compressed(path, **arrays)
 
 
 def _store_all() -> None:

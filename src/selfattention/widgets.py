@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import math
 import unicodedata
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import ipywidgets as widgets
 import numpy as np
+from matplotlib.artist import Artist
+from numpy.typing import NDArray
 
 from . import examples, plotting
 from .explorer import Explorer, selection, slider
@@ -26,6 +30,10 @@ from .numpy_backend import (
     rotary,
     score,
 )
+from .plotting import style
+
+if TYPE_CHECKING:
+    from .training import TrainingResult
 
 __all__ = [
     "DotProductExplorer",
@@ -44,7 +52,7 @@ DK_OPTIONS = [2**i for i in range(11)]  # 1, 2, 4, ..., 1024
 SCALE_OPTIONS = [0.0, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0]
 
 
-def _characters_note(sentence: str, tokens) -> str:
+def _characters_note(sentence: str, tokens: Sequence[str]) -> str:
     """Say which typed characters the picture cannot show:
     left out by the tokenizer, or not in the font.
     """
@@ -72,7 +80,7 @@ class DotProductExplorer(Explorer):
     LABELS = ["key 1", "key 2", "key 3"]
     SWEEP = {"angle": range(0, 360, 15)}
 
-    def __init__(self, angle=30, length=1.0):
+    def __init__(self, angle: float = 30, length: float = 1.0):
         self.angle = slider(
             widgets.IntSlider, "query angle (°)", min=0, max=355, step=5, value=angle
         )
@@ -86,7 +94,7 @@ class DotProductExplorer(Explorer):
         )
         fig = plotting.new_figure(height=3.4)
         ax_vec, ax_bar = fig.subplots(1, 2)
-        colors = [plotting.QUERY_COLOR] + [plotting.KEY_COLOR] * 3
+        colors = [style.QUERY_COLOR] + [style.KEY_COLOR] * 3
         self.arrows = plotting.Arrows2D(
             ax_vec, np.zeros((4, 2)), ["query"] + self.LABELS, colors
         )
@@ -102,7 +110,7 @@ class DotProductExplorer(Explorer):
         ax_bar.axhline(0, color="0.5", lw=0.8)
         super().__init__([self.angle, self.length], fig, [self.arrows, self.bars])
 
-    def redraw(self):
+    def redraw(self) -> None:
         theta = math.radians(self.angle.value)
         # (d_k=2,)
         self.query = self.length.value * np.array([math.cos(theta), math.sin(theta)])
@@ -125,7 +133,7 @@ class ScalingExplorer(Explorer):
     N_KEYS = 8
     SWEEP = {"d_k": DK_OPTIONS}
 
-    def __init__(self, d_k=64, seed=0):
+    def __init__(self, d_k: int = 64, seed: int = 0):
         rng = np.random.default_rng(seed)
         # (1, d_max), (m, d_max): every d_k takes the first d_k entries of these
         self._q = rng.standard_normal((1, DK_OPTIONS[-1]))
@@ -142,7 +150,7 @@ class ScalingExplorer(Explorer):
         )
         super().__init__([self.d_k], fig, [self.raw_bars, self.scaled_bars])
 
-    def sample(self, d_k):
+    def sample(self, d_k: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """One query and N_KEYS keys with independent standard-normal entries.
 
         The vectors are nested: at every d_k they are the first d_k entries of the same
@@ -153,7 +161,7 @@ class ScalingExplorer(Explorer):
             raise ValueError(f"d_k must be one of {DK_OPTIONS}, got {d_k!r}")
         return self._q[:, :d_k], self._k[:, :d_k]  # (1, d_k), (m, d_k)
 
-    def redraw(self):
+    def redraw(self) -> None:
         d_k = self.d_k.value
         q, k = self.sample(d_k)
         self.raw_scores = score(q, k, scale=1.0)[0]  # (m,)
@@ -178,7 +186,12 @@ class TemperatureExplorer(Explorer):
 
     SWEEP = {"scale": SCALE_OPTIONS}
 
-    def __init__(self, scores=(2.0, 1.0, 0.5, 0.0, -1.0), labels=None, scale=1.0):
+    def __init__(
+        self,
+        scores: Sequence[float] = (2.0, 1.0, 0.5, 0.0, -1.0),
+        labels: Sequence[str] | None = None,
+        scale: float = 1.0,
+    ):
         self.scores = np.asarray(scores, dtype=float)
         labels = labels or [f"k{i + 1}" for i in range(len(self.scores))]
         self.scale = selection(
@@ -206,7 +219,7 @@ class TemperatureExplorer(Explorer):
         )
         super().__init__([self.scale], fig, [self.score_bars, self.weight_bars])
 
-    def redraw(self):
+    def redraw(self) -> None:
         scaled = self.scores * self.scale.value
         self.weights = normalize(scaled)
         self.score_bars.update(scaled)
@@ -232,7 +245,7 @@ class BlendExplorer(Explorer):
     LABELS = ["v1", "v2", "v3"]
     SWEEP = {"angle": range(0, 360, 45), "v3_x": [-2.0, -1.0, 0.0, 1.0, 2.0]}
 
-    def __init__(self, angle=90, v3_x=0.0, v3_y=1.5):
+    def __init__(self, angle: float = 90, v3_x: float = 0.0, v3_y: float = 1.5):
         self.angle = slider(
             widgets.IntSlider, "query angle (°)", min=0, max=350, step=10, value=angle
         )
@@ -244,7 +257,7 @@ class BlendExplorer(Explorer):
         )
         fig = plotting.new_figure(height=3.3)
         ax_keys, ax_bar, ax_hull = fig.subplots(1, 3, width_ratios=[1, 0.7, 1.1])
-        colors = [plotting.QUERY_COLOR] + [plotting.KEY_COLOR] * 3
+        colors = [style.QUERY_COLOR] + [style.KEY_COLOR] * 3
         self.arrows = plotting.Arrows2D(
             ax_keys, np.zeros((4, 2)), ["query", "k1", "k2", "k3"], colors, limit=2.8
         )
@@ -263,7 +276,7 @@ class BlendExplorer(Explorer):
             [self.angle, self.v3_x, self.v3_y], fig, [self.arrows, self.bars, self.hull]
         )
 
-    def redraw(self):
+    def redraw(self) -> None:
         theta = math.radians(self.angle.value)
         # (n=1, d_k=2): a query of length 1
         q = np.array([[math.cos(theta), math.sin(theta)]])
@@ -288,12 +301,9 @@ class AttentionMatrixExplorer(Explorer):
 
     LAYERS = [("layer 1: find the description", 0), ("layer 2: find the referent", 1)]
 
-    # a class constant elsewhere; here it depends on the sentence
-    @property
-    def SWEEP(self):  # noqa: N802
-        return {"query": range(len(self._tokens)), "layer": [0, 1]}
-
-    def __init__(self, sentence=examples.SENTENCE, query="it", layer=1):
+    def __init__(
+        self, sentence: str = examples.SENTENCE, query: str = "it", layer: int = 1
+    ):
         self.sentence = widgets.Text(
             value=sentence,
             description="sentence",
@@ -302,7 +312,7 @@ class AttentionMatrixExplorer(Explorer):
         )
         self.query = selection(widgets.Dropdown, "query token", [("", 0)])
         self.layer = selection(widgets.ToggleButtons, "", self.LAYERS, layer)
-        self._tokens = None
+        self._tokens: list[str] | None = None
         tokens = examples.tokenize(sentence)
         self._set_query_options(tokens, query)
         fig, self.heatmap, self.bars = plotting.attention_figure(
@@ -312,7 +322,7 @@ class AttentionMatrixExplorer(Explorer):
             [self.sentence, self.query, self.layer], fig, [self.heatmap, self.bars]
         )
 
-    def _set_query_options(self, tokens, preferred):
+    def _set_query_options(self, tokens: Sequence[str], preferred: str) -> None:
         """Offer the new sentence's tokens; keep the preferred word if it is there, else
         "it", else the first.
         """
@@ -322,13 +332,15 @@ class AttentionMatrixExplorer(Explorer):
                 (tokens.index(w) for w in (preferred, "it") if w in tokens), 0
             )
 
-    def redraw(self):
+    def redraw(self) -> None:
         # SentenceError for empty / overlong input
         tokens = examples.tokenize(self.sentence.value)
         if tokens != self._tokens:
             if self._tokens is not None:
                 self._set_query_options(tokens, self._tokens[self.query.value])
             self._tokens = tokens
+            # a class constant elsewhere; here it depends on the sentence
+            self.SWEEP = {"query": range(len(tokens)), "layer": [0, 1]}
             self.static_labels = tuple(tokens)
             self.result = examples.contextualize(tokens)
         i, layer = self.query.value, self.layer.value
@@ -363,7 +375,7 @@ class OnlineSoftmaxExplorer(Explorer):
     )
     SWEEP = {"block_size": [1, 2, 3, 4, 6, 12]}
 
-    def __init__(self, block_size=4, seed=0):
+    def __init__(self, block_size: int = 4, seed: int = 0):
         rng = np.random.default_rng(seed)
         self.scores = np.round(rng.normal(0.0, 1.5, 12), 1)  # (m,): one query's scores
         self.values = np.round(rng.normal(0.0, 1.0, (12, 2)), 1)  # (m, d_v=2)
@@ -375,15 +387,15 @@ class OnlineSoftmaxExplorer(Explorer):
         fig = plotting.new_figure(height=3.6)
         self.ax_scores, self.ax_table = fig.subplots(1, 2, width_ratios=[1, 1.05])
         keys = range(len(self.scores))
-        self.ax_scores.bar(keys, self.scores, color=plotting.KEY_COLOR)
+        self.ax_scores.bar(keys, self.scores, color=style.KEY_COLOR)
         self.ax_scores.set_xticks(keys, [f"{i + 1}" for i in keys])
         self.ax_scores.set_xlabel("key")
         self.ax_scores.set_ylabel("score")
         self.ax_table.axis("off")
-        self._block_artists = []
+        self._block_artists: list[Artist] = []
         super().__init__([self.block_size], fig, [])
 
-    def redraw(self):
+    def redraw(self) -> None:
         b = self.block_size.value
         self.steps = online_softmax_trace(self.scores, self.values, b)
         self.online = self.steps[-1].output / self.steps[-1].total  # (d_v,)
@@ -399,7 +411,7 @@ class OnlineSoftmaxExplorer(Explorer):
                 )
             )
             (line,) = self.ax_scores.plot(
-                span, [step.row_max] * 2, color=plotting.QUERY_COLOR, lw=2.5, ls="--"
+                span, [step.row_max] * 2, color=style.QUERY_COLOR, lw=2.5, ls="--"
             )
             self._block_artists.append(line)
         blocks = f"{len(self.steps)} block{'s' if len(self.steps) > 1 else ''} of {b}"
@@ -422,7 +434,7 @@ class OnlineSoftmaxExplorer(Explorer):
                 1.0,
                 "\n".join(lines),
                 family="monospace",
-                fontsize=plotting.SMALL,
+                fontsize=style.SMALL,
                 va="top",
                 transform=self.ax_table.transAxes,
             )
@@ -445,11 +457,16 @@ class PretrainedExplorer(Explorer):
     )
     SWEEP = {"layer": range(6), "head": range(12)}
 
-    def __init__(self, sentence=examples.SENTENCE, layer=3, head=1, query="it"):
+    def __init__(
+        self,
+        sentence: str = examples.SENTENCE,
+        layer: int = 3,
+        head: int = 1,
+        query: str = "it",
+    ):
         from . import pretrained
 
         self._model = pretrained.load()
-        self._recompute = pretrained.recompute
         self.sentence = widgets.Text(
             value=sentence,
             description="sentence",
@@ -475,16 +492,17 @@ class PretrainedExplorer(Explorer):
             [self.heatmap, self.bars],
         )
 
-    def _compute(self, sentence):
+    def _compute(self, sentence: str) -> None:
         from . import pretrained
 
         # SentenceError, the same messages as the book's in-page explorer
         pretrained.check_sentence(sentence)
-        result = self._recompute(*self._model, sentence)
+        tokenizer, model = self._model
+        result = pretrained.recompute(tokenizer, model, sentence)
         pretrained.check_length(result.tokens)
         self.result, self.tokens, self._sentence_seen = result, result.tokens, sentence
 
-    def _set_query_options(self, preferred):
+    def _set_query_options(self, preferred: str) -> None:
         """Offer the sentence's tokens; keep the preferred token if it is there, else
         "it", else the first token after [CLS]: never a silent [CLS]."""
         tokens = self.tokens
@@ -495,7 +513,7 @@ class PretrainedExplorer(Explorer):
                 1 if len(tokens) > 2 else 0,
             )
 
-    def redraw(self):
+    def redraw(self) -> None:
         if self.sentence.value != self._sentence_seen:
             chosen = self.tokens[self.query.value]
             # SentenceError for empty or overlong input
@@ -563,7 +581,7 @@ class MultiHeadExplorer(Explorer):
     ]
     SWEEP = {"view": [0, 1, 2]}
 
-    def __init__(self, sentence=examples.SENTENCE, view=0):
+    def __init__(self, sentence: str = examples.SENTENCE, view: int = 0):
         self.layer = examples.two_head_layer()
         self.tokens = examples.tokenize(sentence)
         x = examples.embed(self.tokens)  # (n, d_model)
@@ -583,7 +601,7 @@ class MultiHeadExplorer(Explorer):
         )
         super().__init__([self.view], fig, [self.heatmap, self.bars])
 
-    def redraw(self):
+    def redraw(self) -> None:
         num_heads, head = {0: (1, 0), 1: (2, 0), 2: (2, 1)}[self.view.value]
         self.output, weights = self.results[num_heads]
         self.weights = weights[head]  # (n, n)
@@ -607,7 +625,7 @@ class RotaryExplorer(Explorer):
     POSITIONS = 12
     SWEEP = {"position": range(POSITIONS)}
 
-    def __init__(self, position=0, distance=3, d=8, seed=0):
+    def __init__(self, position: int = 0, distance: int = 3, d: int = 8, seed: int = 0):
         rng = np.random.default_rng(seed)
         # one query vector and one key vector, (d,) each
         self.q, self.k = rng.standard_normal((2, d))
@@ -626,7 +644,7 @@ class RotaryExplorer(Explorer):
         )
         fig = plotting.new_figure(height=3.4)
         ax_pair, ax_scores = fig.subplots(1, 2, width_ratios=[1, 1.3])
-        colors = [plotting.QUERY_COLOR, plotting.KEY_COLOR]
+        colors = [style.QUERY_COLOR, style.KEY_COLOR]
         self.arrows = plotting.Arrows2D(
             ax_pair, np.zeros((2, 2)), ["query", "key"], colors, limit=2.5
         )
@@ -636,10 +654,10 @@ class RotaryExplorer(Explorer):
             # every distance has a level of its own
             ax_scores.plot(positions, self.scores(other), color="0.85", lw=1, zorder=0)
         (self.line,) = ax_scores.plot(
-            positions, np.zeros(self.POSITIONS), "o-", color=plotting.KEY_COLOR, ms=4
+            positions, np.zeros(self.POSITIONS), "o-", color=style.KEY_COLOR, ms=4
         )
         (self.marker,) = ax_scores.plot(
-            [0], [0], "D", color=plotting.QUERY_COLOR, ms=9, label="now"
+            [0], [0], "D", color=style.QUERY_COLOR, ms=9, label="now"
         )
         ax_scores.set_xlabel("key position (the query: the distance later)")
         ax_scores.set_ylabel("score")
@@ -652,7 +670,7 @@ class RotaryExplorer(Explorer):
         changing = plotting.Changing(self.line, self.marker, ax_scores.title)
         super().__init__([self.position, self.distance], fig, [self.arrows, changing])
 
-    def scores(self, distance):
+    def scores(self, distance: int) -> NDArray[np.float64]:
         """The score of the rotated query at position p + distance with the rotated
         key at p, for every p.
         """
@@ -664,7 +682,7 @@ class RotaryExplorer(Explorer):
         # (positions,)
         return np.einsum("pd,pd->p", q[p + distance], k[p]) / math.sqrt(len(self.q))
 
-    def redraw(self):
+    def redraw(self) -> None:
         p, dist = self.position.value, self.distance.value
         n = self.POSITIONS + dist
         # (d,): the query, rotated by its position
@@ -688,7 +706,7 @@ class TrainingExplorer(Explorer):
         'Bars of the attention row of "it" in each layer, for the two book sentences'
     )
 
-    def __init__(self, result, step=None):
+    def __init__(self, result: TrainingResult, step: int | None = None):
         self.result = result
         self.snapshots = {s.step: s for s in result.snapshots}
         steps = list(self.snapshots)
@@ -718,7 +736,7 @@ class TrainingExplorer(Explorer):
         parts = [*self.bars.values(), plotting.Changing(title)]
         super().__init__([self.step], fig, parts)
 
-    def redraw(self):
+    def redraw(self) -> None:
         snapshot = self.snapshots[self.step.value]
         self.rows = snapshot.rows  # {sentence: (layers, n)}
         for (layer, col), bars in self.bars.items():
