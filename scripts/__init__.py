@@ -1,1 +1,0 @@
-"""Scripts of the repository (importable by the tests: ``from scripts import ...``)."""
