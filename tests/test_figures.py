@@ -516,15 +516,11 @@ def _():
 
 @chapter_figure("14-writing-recall-loss", stored=1)
 def _():
-    losses = _recall_model().losses
-    return plotting.curves(
-        np.arange(1, len(losses) + 1),
-        {"training loss (seed 0)": losses},
-        xlabel="training step",
-        ylabel="next-word loss",
-        title="A plateau, then the model learns to copy",
-        logx=False,
-        logy=True,
+    from selfattention import writing_figures
+
+    return writing_figures.loss_curve(
+        _recall_model().losses,
+        title="Seed 0: a plateau, then the model learns to copy",
     )
 
 

@@ -14,7 +14,7 @@ import numpy as np
 from . import plotting
 from .plotting import SERIES_HATCHES, SERIES_STYLES, SMALL, WIDTH, Heatmap
 
-__all__ = ["every_position", "accuracy_by_layers", "cache_cost"]
+__all__ = ["every_position", "loss_curve", "accuracy_by_layers", "cache_cost"]
 
 
 def every_position(tokens, weights, predicted, *, title="", width=WIDTH, height=5.6):
@@ -42,7 +42,27 @@ def every_position(tokens, weights, predicted, *, title="", width=WIDTH, height=
         marks.append(f"→ {word}{mark}")
     right.set_yticks(range(n), marks, fontsize=SMALL)
     right.set_ylabel("predicted next word")
-    fig.colorbar(heatmap.image, ax=ax, label="attention weight", fraction=0.04, pad=0.3)
+    fig.colorbar(heatmap.image, ax=ax, label="attention weight", fraction=0.04, pad=0.02)
+    return fig
+
+
+def loss_curve(losses, *, title="", width=WIDTH, height=3.4):
+    """The training loss of every step (a line, no markers: there are thousands).
+
+    The y axis spans the loss after the first 1 % of the steps: the first steps, where
+    the loss falls fastest, run off the top, and the later, smaller changes show.
+    """
+    losses = np.asarray(losses, dtype=float)
+    fig = plotting.new_figure(width, height)
+    ax = fig.subplots()
+    ax.plot(np.arange(1, len(losses) + 1), losses, lw=1.0, label="training loss")
+    later = losses[len(losses) // 100 :]
+    pad = 0.05 * (later.max() - later.min())
+    ax.set_ylim(later.min() - pad, later.max() + pad)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("next-word loss")
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
     return fig
 
 
@@ -113,11 +133,14 @@ def cache_cost(
     right.set_title("Memory of the cache")
     from matplotlib.ticker import NullFormatter
 
-    for ax in (left, right):
+    for ax, marked in ((left, without_ms), (right, np.asarray(cache_bytes) / mib)):
         ax.set_xscale("log")
         ax.set_yscale("log")
+        # ticks at the measured values, written plainly (not 6×10⁻¹)
         ax.set_xticks(n, [f"{v:g}" for v in n], rotation=45, fontsize=SMALL)
+        ax.set_yticks(marked, [f"{v:.2g}" for v in marked], fontsize=SMALL)
         ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("tokens so far, n")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=SMALL)
