@@ -487,7 +487,7 @@ def _():
 
 @functools.cache
 def _recall_model():
-    """Chapter 14's model: the stored two-layer model of seed 0 (loaded, not trained)."""
+    """Chapter 14's model: the stored two-layer model of seed 0 (loaded)."""
     from selfattention import decoder
 
     return decoder.load_recall_model(seed=0)

@@ -42,7 +42,9 @@ def every_position(tokens, weights, predicted, *, title="", width=WIDTH, height=
         marks.append(f"→ {word}{mark}")
     right.set_yticks(range(n), marks, fontsize=SMALL)
     right.set_ylabel("predicted next word")
-    fig.colorbar(heatmap.image, ax=ax, label="attention weight", fraction=0.04, pad=0.02)
+    fig.colorbar(
+        heatmap.image, ax=ax, label="attention weight", fraction=0.04, pad=0.02
+    )
     return fig
 
 

@@ -78,8 +78,9 @@ class RecallExplorer(Explorer):
         )
         self._chosen = chosen
         tokens = result.data.max_tokens * ["the"]
+        # tall enough for a label of SMALL points on each of the 24 rows
         fig, self.heatmap, self.bars = plotting.attention_figure(
-            tokens, np.eye(len(tokens)), len(tokens) - 1, fixed=True
+            tokens, np.eye(len(tokens)), len(tokens) - 1, height=7.4, fixed=True
         )
         self._tokens = None
         super().__init__(
