@@ -140,10 +140,15 @@ def cache_cost(
         ax.set_yscale("log")
         # ticks at the measured values, written plainly (not 6×10⁻¹)
         ax.set_xticks(n, [f"{v:g}" for v in n], rotation=45, fontsize=SMALL)
-        ax.set_yticks(marked, [f"{v:.2g}" for v in marked], fontsize=SMALL)
+        ax.set_yticks(marked, [_plain(v) for v in marked], fontsize=SMALL)
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("tokens so far, n")
         ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=SMALL)
     return fig
+
+
+def _plain(value: float) -> str:
+    """A tick label without powers of ten: 1648 → "1648", 7.5 → "7.5", 0.5 → "0.5"."""
+    return f"{value:.0f}" if value >= 10 else f"{value:.2g}"
