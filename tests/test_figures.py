@@ -528,7 +528,7 @@ def _recall_head_figure(kind, title):
     from selfattention import decoder, writing_widgets
 
     result = _recall_model()
-    layer, head = result.head_scores(result.data.held_out[:200]).best(kind)
+    layer, head = result.head_scores(result.data.held_out[:100]).best(kind)
     words = decoder.tokenize(writing_widgets.PROMPTS[0])
     weights = result.attention(writing_widgets.PROMPTS[0])[layer][head]
     fig, _, _ = plotting.attention_figure(words, weights, len(words) - 1)

@@ -552,8 +552,8 @@ def _induction_target(prompt=INDUCTION_PROMPT, seed=0):
     from . import decoder
 
     result = decoder.load_recall_model(seed=seed, layers=2)
-    # measured on 200 held-out texts, as in the chapter
-    layer, head = result.head_scores(result.data.held_out[:200]).best("induction")
+    # measured on 100 held-out texts, as in the chapter
+    layer, head = result.head_scores(result.data.held_out[:100]).best("induction")
     row = result.attention(prompt)[layer][head][-1]  # (n,)
     return decoder.tokenize(prompt)[int(np.argmax(row))]
 

@@ -41,7 +41,7 @@ class RecallExplorer(Explorer):
         layers = len(result.model.layers)
         heads = result.model.layers[0].heads
         if layer is None or head is None:
-            held_out = result.data.held_out[:200]  # as the chapter measures
+            held_out = result.data.held_out[:100]  # as the chapter measures
             best = result.head_scores(held_out).best("induction")
             layer = best[0] if layer is None else layer
             head = best[1] if head is None else head
