@@ -35,6 +35,7 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -657,7 +658,7 @@ def load_recall_model(*, seed: int = 0, layers: int = 2) -> RecallResult:
             "train the stored models again: python -m selfattention.decoder"
         )
     device = torch.device("cpu")
-    with _one_cpu_thread():
+    with one_cpu_thread():
         model = Decoder(
             len(data.vocabulary),
             layers=layers,
@@ -684,17 +685,14 @@ def load_recall_model(*, seed: int = 0, layers: int = 2) -> RecallResult:
 
 def _save(result: RecallResult, path) -> None:
     """Write a model trained with the defaults as ``load_recall_model`` reads it."""
-    arrays = {
+    arrays: dict[str, Any] = {
         f"parameter {name}": p.detach().to("cpu").numpy()
         for name, p in result.model.named_parameters()
     }
-    np.savez_compressed(
-        path,
-        **arrays,
-        losses=result.losses,
-        recipe=np.array(_recipe(result.data)),
-        **{"trained with": np.array(f"torch {torch.__version__}")},
-    )
+    arrays["losses"] = result.losses
+    arrays["recipe"] = np.array(_recipe(result.data))
+    arrays["trained with"] = np.array(f"torch {torch.__version__}")
+    np.savez_compressed(path, **arrays)
 
 
 def store_all() -> None:
