@@ -3,6 +3,7 @@
 
     python benchmarks/bench_run_all.py              # every chapter
     python benchmarks/bench_run_all.py 13 10        # chapters 13 and 10
+    python benchmarks/bench_run_all.py 14           # the decoder chapter (trains live)
     python benchmarks/bench_run_all.py chapters/13_learning.ipynb --slowest 5
 
 Each chapter runs top to bottom in a fresh kernel (nbclient), the way Run All runs it in

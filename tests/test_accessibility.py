@@ -944,6 +944,56 @@ def _figures():
         ("RotaryExplorer", widgets.RotaryExplorer),
         ("PretrainedExplorer", pretrained_explorer),
         ("TrainingExplorer", training_explorer),
+        *_writing_figures(),
+    ]
+
+
+def _writing_figures():
+    """Chapter 14's figures and explorer, on its stored seed-0 model (needs torch)."""
+    from selfattention import plotting, writing_figures, writing_widgets
+
+    def recall_model():
+        pytest.importorskip("torch")
+        from selfattention import decoder
+
+        return decoder.load_recall_model(seed=0)
+
+    def every_position():
+        from selfattention import decoder, writing_figures
+
+        result = recall_model()
+        tokens = decoder.tokenize(writing_widgets.PROMPTS[0])
+        weights = result.attention(writing_widgets.PROMPTS[0])[0][0]  # (n, n)
+        return writing_figures.every_position(tokens, weights, ["blue"] * len(tokens))
+
+    def head():
+        from selfattention import decoder
+
+        tokens = decoder.tokenize(writing_widgets.PROMPTS[2])
+        weights = recall_model().attention(writing_widgets.PROMPTS[2])[1][3]
+        return plotting.attention_figure(tokens, weights, len(tokens) - 1)[0]
+
+    n = [64, 256, 1024]
+    return [
+        ("every_position", every_position),
+        ("attention_figure of a 23-token prompt", head),
+        ("loss_curve", lambda: writing_figures.loss_curve(np.linspace(3, 1, 2000))),
+        (
+            "accuracy_by_layers",
+            lambda: writing_figures.accuracy_by_layers(
+                {(s, k): 0.5 for s in range(3) for k in (1, 2)}
+            ),
+        ),
+        (
+            "cache_cost",
+            lambda: writing_figures.cache_cost(n, [2, 7, 40], [1, 1.2, 1.6], n, n),
+        ),
+        (
+            "RecallExplorer",
+            lambda: writing_widgets.RecallExplorer(
+                recall_model(), prompt=writing_widgets.PROMPTS[2]
+            ),
+        ),
     ]
 
 

@@ -35,9 +35,11 @@ def short_run(data):
 
 
 @pytest.fixture(scope="module")
-def trained(data):
-    """The one full training run of the test suite."""
-    return decoder.train_recall_model(seed=0, data=data)
+def trained():
+    """The model of seed 0 with two layers, as stored: the tests marked ``slow`` check
+    that it is what a full training run gives, bit for bit (the tests below would then
+    hold for that run too)."""
+    return decoder.load_recall_model(seed=0, layers=2)
 
 
 def random_model(layers=2, seed=0) -> decoder.Decoder:
@@ -423,3 +425,89 @@ def test_head_scores_measure_what_they_say(short_run):
             return weights
 
     np.testing.assert_array_equal(Copies(**fields).head_scores(texts).induction, 1)
+
+
+# The stored models (chapter 14 loads them) --------------------------------------------
+
+#: How far a retrained model's parameters may be from the stored ones. Training runs on
+#: one CPU thread, so the same torch on the same kind of CPU gives the same float32
+#: numbers bit for bit; this leaves room only for the last bits of other kernels.
+STORED_TOLERANCE = 1e-6
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("seed", "layers"),
+    [
+        # CI trains seed 0 again (the model the chapter and the tests above use); the
+        # other seeds only on request: python -m pytest -m retrain (minutes)
+        pytest.param(seed, layers, marks=[pytest.mark.retrain] if seed else [])
+        for seed, layers in decoder.STORED_RECALL_MODELS
+    ],
+    ids=lambda x: str(x),
+)
+def test_a_stored_model_is_what_training_gives(seed, layers, data):
+    stored = decoder.load_recall_model(seed=seed, layers=layers)
+    retrained = decoder.train_recall_model(seed=seed, layers=layers, data=data)
+    assert len(stored.model.layers) == layers and stored.seed == seed
+    for (name, a), (_, b) in zip(
+        stored.model.named_parameters(), retrained.model.named_parameters(), strict=True
+    ):
+        np.testing.assert_allclose(
+            a.detach().numpy(),
+            b.detach().numpy(),
+            rtol=0,
+            atol=STORED_TOLERANCE,
+            err_msg=f"parameter {name}",
+        )
+    np.testing.assert_allclose(stored.losses, retrained.losses, rtol=0, atol=1e-6)
+    # what the chapter shows of it
+    assert stored.accuracy == retrained.accuracy
+    assert stored.train_accuracy == retrained.train_accuracy
+
+
+def test_the_stored_models_do_what_the_chapter_says():
+    """Two layers recall every held-out text; one layer hardly any (chapter 14)."""
+    for seed in (0, 1, 2):
+        assert decoder.load_recall_model(seed=seed, layers=2).accuracy == 1.0
+        assert decoder.load_recall_model(seed=seed, layers=1).accuracy < 0.2
+
+
+def test_another_seed_is_far_from_the_stored_model():
+    """The tolerance tells models apart: two seeds differ by far more."""
+    a, b = (decoder.load_recall_model(seed=s) for s in (0, 1))
+    differences = [
+        np.abs(p.detach().numpy() - q.detach().numpy()).max()
+        for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True)
+    ]
+    assert min(differences) > 1e4 * STORED_TOLERANCE
+
+
+def test_loading_a_model_that_is_not_stored_says_what_is():
+    with pytest.raises(ValueError, match=r"no stored model for seed=5.*stored: seed=0"):
+        decoder.load_recall_model(seed=5)
+    with pytest.raises(ValueError, match="train_recall_model"):
+        decoder.load_recall_model(seed=0, layers=3)
+
+
+def test_a_stored_model_from_other_settings_is_refused(monkeypatch):
+    monkeypatch.setattr(decoder, "WEIGHT_DECAY", 0.5)
+    with pytest.raises(RuntimeError, match="python -m selfattention.decoder"):
+        decoder.load_recall_model(seed=0)
+
+
+def test_the_stored_models_are_package_data():
+    """pyproject.toml ships every stored model's file in the package."""
+    import fnmatch
+    from pathlib import Path
+
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    config = tomllib.loads((root / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["selfattention"]
+    for seed, layers in decoder.STORED_RECALL_MODELS:
+        path = Path(str(decoder.stored_recall_path(seed, layers)))
+        assert path.is_file(), path
+        relative = path.relative_to(root / "src" / "selfattention").as_posix()
+        assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative

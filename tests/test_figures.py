@@ -66,6 +66,7 @@ from selfattention import (
     score,
     sinusoidal_positions,
     widgets,
+    writing_widgets,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -484,6 +485,94 @@ def _():
     )
 
 
+@functools.cache
+def _recall_model():
+    """Chapter 14's model: the stored two-layer model of seed 0 (loaded)."""
+    from selfattention import decoder
+
+    return decoder.load_recall_model(seed=0)
+
+
+@chapter_figure("14-writing-every-position", stored=0)
+def _():
+    import torch
+
+    from selfattention import decoder, writing_figures
+
+    result = _recall_model()
+    vocabulary = result.data.vocabulary
+    tokens = decoder.tokenize("the dog was blue . the cat was red . the dog was blue")
+    ids = torch.tensor([[vocabulary.index(t) for t in tokens]])  # (1, n)
+    with torch.no_grad():
+        scores, weights = result.model(ids)  # (1, n, words), per layer
+    predicted = [vocabulary[i] for i in scores[0].argmax(dim=-1).tolist()]
+    return writing_figures.every_position(
+        tokens,
+        weights[0][0, 0].numpy(),
+        predicted,
+        title="layer 1, head 1: one forward pass",
+    )
+
+
+@chapter_figure("14-writing-recall-loss", stored=1)
+def _():
+    from selfattention import writing_figures
+
+    return writing_figures.loss_curve(
+        _recall_model().losses,
+        title="Seed 0: a plateau, then the model learns to copy",
+    )
+
+
+def _recall_head_figure(kind, title):
+    from selfattention import decoder, writing_widgets
+
+    result = _recall_model()
+    layer, head = result.head_scores(result.data.held_out[:100]).best(kind)
+    words = decoder.tokenize(writing_widgets.PROMPTS[0])
+    weights = result.attention(writing_widgets.PROMPTS[0])[layer][head]
+    fig, _, _ = plotting.attention_figure(words, weights, len(words) - 1)
+    fig.axes[0].set_title(title.format(head=head + 1))
+    return fig
+
+
+@chapter_figure("14-writing-noun-head", stored=2)
+def _():
+    return _recall_head_figure(
+        "was_to_noun", "layer 1, head {head}: each token looks back"
+    )
+
+
+@chapter_figure("14-writing-induction-head", stored=3)
+def _():
+    return _recall_head_figure("induction", "layer 2, head {head}: the induction head")
+
+
+@chapter_figure("14-writing-recall-accuracy", stored=4)
+def _():
+    from selfattention import decoder, writing_figures
+
+    return writing_figures.accuracy_by_layers(
+        {
+            (seed, layers): decoder.load_recall_model(seed=seed, layers=layers).accuracy
+            for seed in (0, 1, 2)
+            for layers in (2, 1)
+        }
+    )
+
+
+@chapter_figure("14-writing-cache-cost")
+def _():
+    from selfattention import writing_figures
+
+    sizes = [64, 256, 1024]
+    # stand-in timings of the shape measured: without the cache steep, with it flat
+    without = [2.0, 7.5, 40.0]
+    with_cache = [1.1, 1.2, 1.6]
+    memory = [2 * 4 * 4 * 64 * n * 4 for n in sizes]
+    return writing_figures.cache_cost(sizes, without, with_cache, memory, memory)
+
+
 # --- the explorers' frames -----------------------------------------------------------
 
 
@@ -565,6 +654,14 @@ EXPLORERS = {
     "TrainingExplorer": (
         lambda: widgets.TrainingExplorer(stand_in_training()),
         [{"step": 0}, {"step": 200}, {"step": 400}],
+    ),
+    "RecallExplorer": (
+        lambda: writing_widgets.RecallExplorer(_recall_model(), layer=1, head=0),
+        [
+            {"prompt": 0, "layer": 0, "head": 0},
+            {"prompt": 1, "layer": 1, "head": 2},
+            {"prompt": 2, "layer": 1, "head": 3},
+        ],
     ),
 }
 
@@ -799,7 +896,7 @@ def test_the_chapter_stores_this_picture(name, tmp_path):
 
 
 def test_every_explorer_has_frames_checked():
-    assert sorted(EXPLORERS) == sorted(widgets.__all__)
+    assert sorted(EXPLORERS) == sorted(widgets.__all__ + writing_widgets.__all__)
 
 
 def test_every_baseline_belongs_to_a_figure(regenerate):

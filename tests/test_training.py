@@ -439,6 +439,7 @@ def test_training_on_cuda():
 PARAMETER_TOLERANCE = 1e-2
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("seed", "layers"), training.STORED_MODELS, ids=lambda x: str(x)
 )

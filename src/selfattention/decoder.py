@@ -30,10 +30,12 @@ Needs torch; ``import selfattention`` does not import it.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -61,6 +63,8 @@ __all__ = [
     "HeadScores",
     "RecallResult",
     "train_recall_model",
+    "STORED_RECALL_MODELS",
+    "load_recall_model",
 ]
 
 NOUNS = (
@@ -595,3 +599,122 @@ def _accuracy(model, texts, vocabulary, device) -> float:
         scores, _ = model(ids.clamp(min=0))  # (texts, n, words)
     predicted = scores[torch.arange(len(texts)), last].argmax(dim=-1)
     return (predicted == ids[torch.arange(len(texts)), last + 1]).double().mean().item()
+
+
+# --- Stored models --------------------------------------------------------------------
+
+#: (seed, layers) of the models whose trained weights ship with the package, so that the
+#: chapter loads them in a second instead of training each for half a minute.
+#: ``python -m selfattention.decoder`` (or scripts/store_recall_models.py) trains them
+#: again and rewrites the files; tests/test_decoder.py retrains every one and compares.
+STORED_RECALL_MODELS = ((0, 2), (1, 2), (2, 2), (0, 1), (1, 1), (2, 1))
+
+
+def stored_recall_path(seed: int, layers: int):
+    """The file of a stored model (an ``importlib.resources`` path)."""
+    from importlib.resources import files
+
+    return files(__package__) / "trained" / f"recall-seed{seed}-layers{layers}.npz"
+
+
+def _recipe(data: RecallData) -> str:
+    """A digest of everything that decides what ``train_recall_model`` learns with its
+    defaults, besides the seed and the number of layers: the data and the settings.
+    """
+    text = repr(
+        (
+            [t.tokens for t in data.train],
+            [t.tokens for t in data.held_out],
+            data.vocabulary,
+            (D_MODEL, HEADS, STEPS, BATCH, LEARNING_RATE, WEIGHT_DECAY, INIT_SCALE),
+        )
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_recall_model(*, seed: int = 0, layers: int = 2) -> RecallResult:
+    """The model that ``train_recall_model(seed=seed, layers=layers)`` trains, loaded
+    from the weights stored with the package (``STORED_RECALL_MODELS``).
+
+    Its parameters are the float32 numbers that training produced, its losses the
+    stored record of that training; its accuracies are measured again here, on the
+    CPU. A model stored with other data or settings than this module's is refused,
+    with a message that says how to train the models again.
+    """
+    if (seed, layers) not in STORED_RECALL_MODELS:
+        listing = ", ".join(f"seed={s}, layers={n}" for s, n in STORED_RECALL_MODELS)
+        raise ValueError(
+            f"no stored model for seed={seed!r}, layers={layers!r}; stored: "
+            f"{listing}. Train it instead: train_recall_model(seed={seed!r}, "
+            f"layers={layers!r})"
+        )
+    data = make_recall_data()
+    with stored_recall_path(seed, layers).open("rb") as file:
+        stored = dict(np.load(file, allow_pickle=False))
+    if str(stored["recipe"]) != _recipe(data):
+        raise RuntimeError(
+            f"the stored model seed={seed}, layers={layers} was trained with other "
+            "data or settings than this version of selfattention.decoder uses; "
+            "train the stored models again: python -m selfattention.decoder"
+        )
+    device = torch.device("cpu")
+    with one_cpu_thread():
+        model = Decoder(
+            len(data.vocabulary),
+            layers=layers,
+            d_model=D_MODEL,
+            heads=HEADS,
+            max_tokens=data.max_tokens,
+            seed=seed,
+        )
+        with torch.no_grad():
+            for name, parameter in model.named_parameters():
+                parameter.copy_(torch.from_numpy(stored[f"parameter {name}"]))
+        return RecallResult(
+            model=model,
+            data=data,
+            losses=stored["losses"],
+            accuracy=_accuracy(model, data.held_out, data.vocabulary, device),
+            train_accuracy=_accuracy(
+                model, data.train[: len(data.held_out)], data.vocabulary, device
+            ),
+            seed=seed,
+            device=device,
+        )
+
+
+def _save(result: RecallResult, path) -> None:
+    """Write a model trained with the defaults as ``load_recall_model`` reads it."""
+    arrays: dict[str, Any] = {
+        f"parameter {name}": p.detach().to("cpu").numpy()
+        for name, p in result.model.named_parameters()
+    }
+    arrays["losses"] = result.losses
+    arrays["recipe"] = np.array(_recipe(result.data))
+    arrays["trained with"] = np.array(f"torch {torch.__version__}")
+    np.savez_compressed(path, **arrays)
+
+
+def store_all() -> None:
+    """Train every model of STORED_RECALL_MODELS again and rewrite its file."""
+    import time
+    from pathlib import Path
+
+    data = make_recall_data()
+    for seed, layers in STORED_RECALL_MODELS:
+        path = Path(str(stored_recall_path(seed, layers)))
+        path.parent.mkdir(exist_ok=True)
+        start = time.perf_counter()
+        result = train_recall_model(seed=seed, layers=layers, data=data)
+        seconds = time.perf_counter() - start
+        _save(result, path)
+        print(
+            f"{path.name}: held-out accuracy {result.accuracy:.3f}, training "
+            f"accuracy {result.train_accuracy:.3f}, trained in {seconds:.1f} s, "
+            f"{path.stat().st_size} bytes",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":  # python -m selfattention.decoder
+    store_all()

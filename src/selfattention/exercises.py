@@ -536,3 +536,72 @@ def _diagnose(got, q, k, v) -> str:
         "For each query: a score with every key, divided by √d_k; the softmax of "
         "those scores; then the weighted sum of the values."
     )
+
+
+# --- chapter 14, "Attention that writes" ----------------------------------------------
+
+#: The prompts of chapter 14's exercises 2 and 3.
+INDUCTION_PROMPT = "the fox was old . the owl was sad . the fox was"
+ONE_LAYER_PROMPT = "the dog was blue . the cat was red . the dog was"
+
+
+def _induction_target(prompt=INDUCTION_PROMPT, seed=0):
+    """The token on which the induction head of the stored two-layer model of
+    ``seed`` (``decoder.load_recall_model``; tests/test_decoder.py retrains and
+    compares) puts its largest weight, in the row of the prompt's last token.
+    """
+    from . import decoder
+
+    result = decoder.load_recall_model(seed=seed, layers=2)
+    # measured on 100 held-out texts, as in the chapter
+    layer, head = result.head_scores(result.data.held_out[:100]).best("induction")
+    row = result.attention(prompt)[layer][head][-1]  # (n,)
+    return decoder.tokenize(prompt)[int(np.argmax(row))]
+
+
+def _one_layer_writes(prompt=ONE_LAYER_PROMPT, seed=0):
+    from . import decoder
+
+    return decoder.load_recall_model(seed=seed, layers=1).complete(prompt)
+
+
+def _kv_cache_mib(*, layers=32, heads=32, d_head=128, n=4096, bytes_per_number=2):
+    from . import decoder
+
+    size = decoder.kv_cache_bytes(
+        layers=layers,
+        heads=heads,
+        d_head=d_head,
+        n=n,
+        bytes_per_number=bytes_per_number,
+    )
+    return size / 2**20
+
+
+EXERCISES.update(
+    {
+        "writing-cache-memory": Exercise(
+            "How many MiB does the KV cache of a model with 32 layers, 32 heads of "
+            "d_head = 128 take for n = 4096 tokens in float16 (2 bytes a number)?",
+            _kv_cache_mib,
+            "number",
+            "A key and a value (2) per head, per layer, per token, d_head numbers "
+            "each, 2 bytes a number; 1 MiB = 2**20 bytes.",
+        ),
+        "writing-induction": Exercise(
+            f'In "{INDUCTION_PROMPT}", which token gets the largest weight in the '
+            "induction head's row of the last token (seed 0, two layers)?",
+            _induction_target,
+            "word",
+            'The last "was" looks for the word that came after the same '
+            '"the NOUN was" earlier in the text.',
+        ),
+        "writing-one-layer": Exercise(
+            "What does the one-layer model of seed 0 write after "
+            f'"{ONE_LAYER_PROMPT}"?',
+            _one_layer_writes,
+            "word",
+            "Ask it: decoder.load_recall_model(seed=0, layers=1).complete(prompt).",
+        ),
+    }
+)
