@@ -735,8 +735,15 @@ def _leaves(stack):
 #: today; a control listed here must still change the text.
 TEXT_ONLY: dict[tuple[str, str], str] = {}
 
-#: Sentences typed into an explorer's text box (each one changes its tokens).
+#: Sentences typed into an explorer's text box (each one changes its tokens), and
+#: for an explorer whose model knows only a few words, texts in its vocabulary.
 TYPED = [examples.SENTENCE_WIDE, "A tired dog sat on the wide road."]
+TYPED_FOR = {
+    "RecallExplorer": [
+        "the dog was red . the cat was blue . the dog was",
+        "the pig was green . the pig was",
+    ]
+}
 
 
 def _package_explorers() -> list[type]:
@@ -769,6 +776,13 @@ def _trained_result():
     return training.load_referent_model(seed=0)
 
 
+def _recall_result():
+    pytest.importorskip("torch", reason="the recall explorer shows a torch model")
+    from selfattention import decoder
+
+    return decoder.load_recall_model(seed=0)
+
+
 def _pretrained_model():
     pytest.importorskip("transformers", reason="the pretrained model needs it")
     from selfattention import pretrained
@@ -783,6 +797,7 @@ def _pretrained_model():
 #: any other explorer is built with its defaults.
 BUILDERS = {
     "TrainingExplorer": lambda cls: cls(_trained_result()),
+    "RecallExplorer": lambda cls: cls(_recall_result()),
     "PretrainedExplorer": lambda cls: (_pretrained_model(), cls())[1],
 }
 
@@ -807,11 +822,11 @@ def _seen(e) -> tuple[list, ipywidgets.Image, str]:
     return controls, picture, text
 
 
-def _other_values(control) -> list:
+def _other_values(control, typed=TYPED) -> list:
     """Up to three values a reader can give ``control`` besides its own, spread over
-    what it offers."""
+    what it offers (``typed``: the texts for a text box)."""
     if isinstance(control, ipywidgets.Text):
-        values = TYPED
+        values = typed
     elif hasattr(control, "options"):
         values = [o[1] if isinstance(o, tuple) else o for o in control.options]
     elif isinstance(control.value, bool):
@@ -858,7 +873,7 @@ def test_every_control_of_every_explorer_changes_the_picture(cls):
     for control in controls:
         name = control.description or type(control).__name__
         text_only = (cls.__name__, control.description) in TEXT_ONLY
-        values = _other_values(control)
+        values = _other_values(control, TYPED_FOR.get(cls.__name__, TYPED))
         assert values, f"{name}: no other value to try"
         for value in values:
             png, text = picture.value, _seen(e)[2]
