@@ -33,13 +33,9 @@ import contextlib
 import datetime
 import functools
 import html
-import http.server
 import io
-import os
 import re
-import shutil
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,21 +44,13 @@ from urllib.parse import unquote, urlparse
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = (
-    os.environ.get("SELFATTENTION_CHROMIUM")
-    or shutil.which("chromium")
-    or "/usr/bin/chromium"
-)
-# The flags of tests/test_browser.py: headless Chromium as root, nothing phoning home.
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+if str(ROOT) not in sys.path:  # run as a script: scripts/ is on the path, not ROOT
+    sys.path.insert(0, str(ROOT))
+
+# The browser, its flags and its offline routing, as the browser tests have them.
+from scripts import chromium as offline  # noqa: E402
+from scripts.chromium import CHROMIUM  # noqa: E402
+
 MARGIN_MM = {"top": 16, "bottom": 20, "left": 18, "right": 18}
 MARGIN = {side: f"{mm}mm" for side, mm in MARGIN_MM.items()}
 A4_WIDTH_MM = 210
@@ -735,25 +723,6 @@ def footers_html(labels: list[tuple[str, str]]) -> str:
 # ------------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def serve(directory: Path):
-    """``directory`` on 127.0.0.1 at a free port; yields the base URL."""
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    handler = functools.partial(Quiet, directory=str(directory))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 class Printer:
     """A page in headless Chromium that refuses every request leaving 127.0.0.1."""
 
@@ -771,7 +740,7 @@ class Printer:
 
     def _route(self, route):
         url = urlparse(route.request.url)
-        if url.hostname not in ("127.0.0.1", None):
+        if not offline.is_local(route.request.url):
             self.blocked.append(route.request.url)
             route.abort()
         elif url.path in self.generated:
@@ -824,8 +793,8 @@ def chromium(html_dir: Path):
     """A Printer on headless Chromium, reading ``html_dir`` served on 127.0.0.1."""
     from playwright.sync_api import sync_playwright
 
-    with serve(html_dir) as base, sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    with offline.serve(html_dir) as base, sync_playwright() as pw:
+        browser = offline.launch(pw)
         try:
             yield Printer(browser, base)
         finally:

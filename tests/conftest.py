@@ -158,6 +158,17 @@ def pytest_runtest_makereport(item, call):
 
 
 @pytest.fixture(scope="session")
+def built_book():
+    """The HTML book in ``_build/html``, a clean build of the sources as they are
+    now: reused when ``scripts/build_book.py`` stamped it so (CI builds it that way
+    before the tests), built from clean here otherwise. One build per session, shared
+    by the browser, PDF and size tests."""
+    from scripts import build_book
+
+    return build_book.fresh_book()
+
+
+@pytest.fixture(scope="session")
 def playwright():
     """One Playwright for the whole session: its synchronous API cannot be started a
     second time while the first is running (the book's and JupyterLab's browser tests
@@ -176,6 +187,12 @@ def pytest_addoption(parser):
         action="store_true",
         help="tests/test_figures.py: draw every figure again and store it as its "
         "baseline in tests/baseline_images/ instead of comparing",
+    )
+    parser.addoption(
+        "--regenerate-golden",
+        action="store_true",
+        help="tests/test_training.py: run the short training again and store its "
+        "losses as the golden values in tests/golden/ instead of comparing",
     )
 
 
@@ -226,10 +243,9 @@ def chapter_with_model(playwright, book):
     """
     import json
     import types
-    from pathlib import Path
-    from urllib.parse import urlparse
 
-    from tests.test_browser import CHROMIUM, HTML, LAUNCH_ARGS
+    from scripts import chromium
+    from tests.test_browser import HTML
 
     path = HTML / "_static" / "minilm" / "minilm.json"
     if not path.is_file():
@@ -237,22 +253,13 @@ def chapter_with_model(playwright, book):
     config = json.loads(path.read_text(encoding="utf-8"))
     if not config["available"]:
         pytest.skip(config["unavailable"])
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    if chromium.MISSING:
+        pytest.skip(chromium.MISSING)
+    browser = chromium.launch(playwright)
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
     log = types.SimpleNamespace(requests=[], external=[], errors=[])
-
-    def route(r):
-        log.requests.append(r.request.url)
-        if urlparse(r.request.url).hostname in ("127.0.0.1", None):
-            r.continue_()
-        else:
-            log.external.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
+    chromium.block_external(page, log.external, log.requests)
     page.on("console", lambda m: m.type == "error" and log.errors.append(m.text))
     page.on("pageerror", lambda e: log.errors.append(f"page error: {e}"))
     page.goto(f"{book}{MODEL_CHAPTER}.html")

@@ -57,6 +57,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from scripts import chromium as offline
 from tests.test_browser import PAGES, book, browser  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -127,14 +128,7 @@ class Reader:
             lambda m: self.errors.append(m.text) if m.type == "error" else None,
         )
         self.page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        self.page.route(
-            "**/*",
-            lambda r: (
-                r.continue_()
-                if r.request.url.startswith(("data:", "http://127.0.0.1"))
-                else r.abort()
-            ),
-        )
+        offline.block_external(self.page)
 
     def open(self, name: str):
         page = self.page

@@ -2,48 +2,29 @@
 every page opened in headless Chromium, offline.
 
 Marked ``browser``. Needs Playwright's Python package and a Chromium binary (Debian's
-``chromium``; override the path with ``SELFATTENTION_CHROMIUM``). Without them the tests
-skip with the reason. The book is built first when ``_build/html`` is missing or older
-than its sources. Every request that leaves 127.0.0.1 is blocked and counted.
+``chromium``; ``SELFATTENTION_CHROMIUM`` names another: ``scripts/chromium.py``).
+Without them the tests skip with the reason. The book is a clean build of the sources
+as they are (fixture ``built_book``, ``tests/conftest.py``). Every request that leaves
+127.0.0.1 is blocked and counted.
 Screenshots of failing pages go to ``_build/browser-failures/``.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
-import os
 import re
-import shutil
-import subprocess
-import sys
-import threading
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 import yaml
+
+from scripts import chromium
+from scripts.chromium import CHROMIUM, LAUNCH_ARGS  # noqa: F401  (others import them)
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 FAILURES = ROOT / "_build" / "browser-failures"
-CHROMIUM = (
-    os.environ.get("SELFATTENTION_CHROMIUM")
-    or shutil.which("chromium")
-    or "/usr/bin/chromium"
-)
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 try:
     from playwright.sync_api import sync_playwright
 except ImportError:  # pragma: no cover - depends on the machine
@@ -61,71 +42,26 @@ PAGES = _pages()
 CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
 
 
-def _sources_newer_than(path: Path) -> bool:
-    stamp = path.stat().st_mtime
-    patterns = [
-        "chapters/*.ipynb",
-        "*.md",
-        "_config.yml",
-        "_toc.yml",
-        "book_assets/**/*",
-        "book_ext/*.py",
-        # book_ext puts the explorers' page script (CONTROL_NAMES_JS) in every page
-        "src/selfattention/explorer.py",
-    ]
-    return any(
-        f.stat().st_mtime > stamp
-        for pattern in patterns
-        for f in ROOT.glob(pattern)
-        if f.is_file()
-    )
-
-
 @pytest.fixture(scope="session")
-def book():
-    """A fresh build of the book, served on 127.0.0.1 at a free port;
-    yields the base URL.
+def book(request):
+    """The book (a clean build of the sources now), served on 127.0.0.1 at a free
+    port; yields the base URL.
     """
     if sync_playwright is None:
         pytest.skip(
             "Playwright's Python package is not installed "
             "(pip install -r requirements.txt)"
         )
-    if not Path(CHROMIUM).exists():
-        pytest.skip(
-            f"no Chromium at {CHROMIUM}: install Debian's chromium "
-            "(apt-get install -y chromium)"
-        )
-    stamp = HTML / ".buildinfo"  # rewritten by every build
-    if not stamp.exists() or _sources_newer_than(stamp):
-        # Sphinx 7.4 does not overwrite changed static files
-        shutil.rmtree(HTML, ignore_errors=True)
-        jupyter_book = Path(sys.executable).with_name("jupyter-book")
-        subprocess.run(
-            [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
-            check=True,
-            cwd=ROOT,
-        )
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(HTML))
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
-        server.server_close()
+    if chromium.MISSING:
+        pytest.skip(chromium.MISSING)
+    html = request.getfixturevalue("built_book")
+    with chromium.serve(html) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
 def browser(book, playwright):
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    browser = chromium.launch(playwright)
     yield browser
     browser.close()
 
@@ -146,14 +82,7 @@ class Visit:
             ),
         )
         page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-        page.route("**/*", self._route)
-
-    def _route(self, route):
-        if urlparse(route.request.url).hostname in ("127.0.0.1", None):
-            route.continue_()
-        else:
-            self.external.append(route.request.url)
-            route.abort()
+        chromium.block_external(page, self.external)
 
 
 @pytest.fixture
@@ -334,14 +263,7 @@ def test_phone_width_has_no_horizontal_scroll(browser, book, name):
         viewport={"width": 390, "height": 844}, device_scale_factor=2
     )
     page = context.new_page()
-    page.route(
-        "**/*",
-        lambda r: (
-            r.continue_()
-            if urlparse(r.request.url).hostname == "127.0.0.1"
-            else r.abort()
-        ),
-    )
+    chromium.block_external(page)
     page.goto(book + f"{name}.html")
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(300)

@@ -18,23 +18,22 @@ the same messages (``examples.SentenceError``) for what the Python refuses:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
-import http.server
 import shutil
-import threading
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scripts import chromium as offline
 from selfattention import browser as exported
 from selfattention import examples
 from tests.test_accessibility import axe_source  # noqa: F401  (fixtures)
-from tests.test_browser import CHROMIUM, LAUNCH_ARGS, book, browser  # noqa: F401
+from tests.test_browser import book, browser  # noqa: F401
 
 pytestmark = pytest.mark.browser
 
@@ -66,32 +65,24 @@ def write_page(folder: Path, library: dict[str, str] | None = None) -> Path:
     return folder / "index.html"
 
 
+#: Holds the server below open until the session ends (a daemon thread).
+_SERVING = contextlib.ExitStack()
+
+
 @functools.lru_cache(maxsize=1)
 def _server_root() -> tuple[str, Path]:
     """One server on 127.0.0.1 for the whole session, serving a temporary folder."""
     import tempfile
 
     folder = Path(tempfile.mkdtemp(prefix="selfattention-js-"))
-
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/", folder
+    return _SERVING.enter_context(offline.serve(folder)), folder
 
 
 @pytest.fixture(scope="session")
 def chromium(playwright):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(
-            f"no Chromium at {CHROMIUM}: install Debian's chromium "
-            "(apt-get install -y chromium)"
-        )
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    if offline.MISSING:
+        pytest.skip(offline.MISSING)
+    chromium = offline.launch(playwright)
     yield chromium
     chromium.close()
 
@@ -104,14 +95,7 @@ def open_page(chromium, name: str = "plain", library: dict[str, str] | None = No
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.route(
-        "**/*",
-        lambda r: (
-            r.continue_()
-            if urlparse(r.request.url).hostname == "127.0.0.1"
-            else r.abort()
-        ),
-    )
+    offline.block_external(page)
     page.goto(f"{base}{name}/index.html")
     page.wait_for_function("() => window.selfattention && selfattention.handBuilt")
     page.errors = errors
@@ -407,14 +391,7 @@ def open_built(chromium, url, name=CHAPTER, *, width=1200, mode=None):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.route(
-        "**/*",
-        lambda r: (
-            r.continue_()
-            if urlparse(r.request.url).hostname in ("127.0.0.1", None)
-            else r.abort()
-        ),
-    )
+    offline.block_external(page)
     page.goto(f"{url}{name}.html")
     page.wait_for_load_state("networkidle")
     page.errors = errors

@@ -18,11 +18,11 @@ import json
 import sys
 import types
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import pytest
 
+from scripts import chromium
 from selfattention import pretrained
 from tests.test_browser import HTML, book, browser  # noqa: F401  (fixtures)
 
@@ -56,10 +56,6 @@ KINDS = [
 EMPTY = ["", " ", "\t\n", "\u3000\u00a0", "\x1c\x85"]
 
 
-def _allowed(url: str) -> bool:
-    return urlparse(url).hostname in ("127.0.0.1", None)
-
-
 @pytest.fixture(scope="module")
 def config(book):  # noqa: F811
     """The built book's ``minilm.json``; skips when the build has no in-page model."""
@@ -87,16 +83,7 @@ def _open(browser, url):  # noqa: F811  (a parameter, not the fixture)
     context = browser.new_context()
     page = context.new_page()
     log = types.SimpleNamespace(requests=[], external=[], errors=[])
-
-    def route(r):
-        log.requests.append(r.request.url)
-        if _allowed(r.request.url):
-            r.continue_()
-        else:
-            log.external.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
+    chromium.block_external(page, log.external, log.requests)
     page.on("console", lambda m: m.type == "error" and log.errors.append(m.text))
     page.on("pageerror", lambda e: log.errors.append(f"page error: {e}"))
     page.goto(url + PAGE)
@@ -234,9 +221,7 @@ def test_empty_and_too_long_sentences_get_the_python_messages(minilm, python_mod
 def test_opened_as_a_file_it_says_to_serve_the_book(browser, book):  # noqa: F811
     context = browser.new_context()
     page = context.new_page()
-    page.route(
-        "**/*", lambda r: r.continue_() if _allowed(r.request.url) else r.abort()
-    )
+    chromium.block_external(page)
     page.goto((HTML / PAGE).as_uri())
     page.add_script_tag(url=(HTML / SCRIPT).as_uri())
     message = page.evaluate(

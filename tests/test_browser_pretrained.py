@@ -29,11 +29,11 @@ import math
 import sys
 import types
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import pytest
 
+from scripts import chromium
 from selfattention import browser as exported
 from selfattention import examples, plotting, pretrained
 from tests.test_accessibility import axe_source  # noqa: F401  (fixtures)
@@ -85,10 +85,6 @@ def _first() -> dict:
     }
 
 
-def _allowed(url: str) -> bool:
-    return urlparse(url).hostname in ("127.0.0.1", None)
-
-
 def open_chapter(browser, url, *, width=1200, mode=None, routes=(), name=CHAPTER):  # noqa: F811
     """Chapter 12 of the built book (or the page ``name``), offline, its explorer
     drawn: a page with ``page.log`` (``requests``, ``external``, ``errors``)."""
@@ -100,16 +96,7 @@ def open_chapter(browser, url, *, width=1200, mode=None, routes=(), name=CHAPTER
         )
     page = context.new_page()
     log = types.SimpleNamespace(requests=[], external=[], errors=[])
-
-    def route(r):
-        log.requests.append(r.request.url)
-        if _allowed(r.request.url):
-            r.continue_()
-        else:
-            log.external.append(r.request.url)
-            r.abort()
-
-    page.route("**/*", route)
+    chromium.block_external(page, log.external, log.requests)
     for pattern, handler in routes:  # later routes are asked first
         page.route(pattern, handler)
     page.on("console", lambda m: m.type == "error" and log.errors.append(m.text))

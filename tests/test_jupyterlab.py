@@ -68,12 +68,12 @@ import urllib.request
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
+from scripts import chromium
 from tests.test_accessibility import FOCUSED_CONTROL, _name_and_state, _soon
-from tests.test_browser import CHROMIUM, LAUNCH_ARGS, sync_playwright
+from tests.test_browser import sync_playwright
 
 try:
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -483,11 +483,8 @@ def lab(tmp_path_factory, request):
             "Playwright's Python package is not installed "
             "(pip install -r requirements.txt)"
         )
-    if not Path(CHROMIUM).exists():
-        pytest.skip(
-            f"no Chromium at {CHROMIUM}: install Debian's chromium "
-            "(apt-get install -y chromium)"
-        )
+    if chromium.MISSING:
+        pytest.skip(chromium.MISSING)
     if (
         importlib.util.find_spec("jupyterlab") is None
         or not Path(sys.executable).with_name("jupyter").exists()
@@ -528,7 +525,7 @@ def lab_browser(lab, playwright):
     """One Chromium and one browser context (a shared HTTP cache: Lab's scripts load
     once) for all chapters.
     """
-    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+    browser = chromium.launch(playwright)
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     yield context
     context.close()
@@ -607,14 +604,7 @@ class LabPage:
             lambda m: self.console_errors.append(m.text) if m.type == "error" else None,
         )
         page.on("pageerror", lambda e: self.console_errors.append(f"page error: {e}"))
-        page.route("**/*", self._route)
-
-    def _route(self, route):
-        if urlparse(route.request.url).hostname in ("127.0.0.1", None):
-            route.continue_()
-        else:
-            self.external.append(route.request.url)
-            route.abort()
+        chromium.block_external(page, self.external)
 
 
 @pytest.fixture

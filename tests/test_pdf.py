@@ -2,8 +2,9 @@
 
 Marked ``pdf`` (and ``browser``: it needs the same Chromium). Needs Playwright's Python
 package, a Chromium binary and pypdf; without them the tests skip with the reason. The
-HTML book is built first when it is missing or older than its sources, the PDF when it
-is missing or older than the HTML build or the script. What is expected comes from the
+HTML book is a clean build of the sources as they are (fixture ``built_book``,
+``tests/conftest.py``); the PDF is printed first when it is missing or older than that
+build or the scripts that print it. What is expected comes from the
 sources: the pages of ``_toc.yml``, each notebook's first heading, figures, explorers
 and code.
 """
@@ -15,7 +16,6 @@ import importlib.util
 import io
 import json
 import re
-import shutil
 import subprocess
 import sys
 import unicodedata
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_browser import _sources_newer_than
+from scripts import chromium
 
 pytestmark = [
     pytest.mark.pdf,
@@ -32,7 +32,6 @@ pytestmark = [
 ]  # the browser tests need Chromium too
 
 ROOT = Path(__file__).resolve().parent.parent
-HTML = ROOT / "_build" / "html"
 
 
 def _load_script():
@@ -266,11 +265,6 @@ def _book_faults(book: Book) -> list[str]:
     return found
 
 
-def _html_is_stale() -> bool:
-    stamp = HTML / ".buildinfo"  # rewritten by every build
-    return not stamp.exists() or _sources_newer_than(stamp)
-
-
 class Book:
     """The PDF, read once: its pages' text, and where each page of the toc starts."""
 
@@ -325,31 +319,20 @@ def _images(obj, depth: int = 0) -> int:
 
 
 @pytest.fixture(scope="session")
-def book() -> Book:
+def book(request) -> Book:
     try:
         import playwright  # noqa: F401
         import pypdf  # noqa: F401
     except ImportError as e:
         pytest.skip(f"{e.name} is not installed (pip install -r requirements.txt)")
-    if not Path(build_pdf.CHROMIUM).exists():
-        pytest.skip(
-            f"no Chromium at {build_pdf.CHROMIUM}: install Debian's chromium "
-            "(apt-get install -y chromium)"
-        )
-    if _html_is_stale():
-        shutil.rmtree(
-            HTML, ignore_errors=True
-        )  # Sphinx 7.4 does not overwrite changed static files
-        jupyter_book = Path(sys.executable).with_name("jupyter-book")
-        subprocess.run(
-            [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"],
-            check=True,
-            cwd=ROOT,
-        )
+    if chromium.MISSING:
+        pytest.skip(chromium.MISSING)
+    html = request.getfixturevalue("built_book")
     path = build_pdf.default_output(ROOT)
     newest = max(
-        (HTML / ".buildinfo").stat().st_mtime,
+        (html / ".buildinfo").stat().st_mtime,
         (ROOT / "scripts" / "build_pdf.py").stat().st_mtime,
+        (ROOT / "scripts" / "chromium.py").stat().st_mtime,
     )
     if not path.exists() or path.stat().st_mtime < newest:
         subprocess.run(
@@ -524,8 +507,8 @@ def test_the_page_rule_sees_runts_and_stranded_headings(playwright):
     are not."""
     from pypdf import PdfReader
 
-    if not Path(build_pdf.CHROMIUM).exists():
-        pytest.skip(f"no Chromium at {build_pdf.CHROMIUM}")
+    if chromium.MISSING:
+        pytest.skip(chromium.MISSING)
     text = "<p>" + "The animal didn't cross the street because it was too tired. " * 6
     picture = (
         "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4"
@@ -539,9 +522,7 @@ def test_the_page_rule_sees_runts_and_stranded_headings(playwright):
         text * 10,
     ]
     body = '<div style="break-after: page"></div>'.join(pages)
-    browser = playwright.chromium.launch(
-        executable_path=build_pdf.CHROMIUM, args=build_pdf.LAUNCH_ARGS
-    )
+    browser = chromium.launch(playwright)
     try:
         page = browser.new_page()
         page.set_content(f"<!DOCTYPE html><html><body>{body}</body></html>")

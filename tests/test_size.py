@@ -7,26 +7,23 @@ stay small because frames that share their background store only their top layer
 (``plotting.FastPNG.layers``), PNG outputs are stored as 256-colour palettes
 (``scripts/execute_notebooks.py``) and the build drops what no reader needs
 (``book_ext``: source maps, duplicate fonts, pre-drawn pictures in downloadable copies).
+The book measured is a clean build of the sources as they are (fixture ``built_book``,
+``tests/conftest.py``): an incremental build can keep files a clean one drops.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
+import os
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-HTML = ROOT / "_build" / "html"
 NOTEBOOK_LIMIT = 1_000_000  # bytes
 BOOK_LIMIT = 15_000_000  # bytes
 ON_DEMAND = "_static/minilm"  # loaded when a reader asks for it (book_ext)
 ON_DEMAND_LIMIT = 60_000_000  # bytes
-
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from test_browser import _sources_newer_than  # noqa: E402  (the same staleness rule)
 
 
 @pytest.mark.parametrize(
@@ -37,15 +34,40 @@ def test_every_notebook_is_at_most_one_megabyte(path):
     assert size <= NOTEBOOK_LIMIT, f"{path.name} is {size / 1e6:.2f} MB"
 
 
-@pytest.fixture(scope="module")
-def built_book():
-    """The HTML book, built first when missing or older than its sources."""
-    stamp = HTML / ".buildinfo"
-    if not stamp.exists() or _sources_newer_than(stamp):
-        jupyter_book = Path(sys.executable).with_name("jupyter-book")
-        command = [str(jupyter_book), "build", str(ROOT), "-W", "-n", "--keep-going"]
-        subprocess.run(command, check=True, cwd=ROOT)
-    return HTML
+def test_only_a_clean_build_of_the_sources_as_they_are_is_reused(tmp_path):
+    """The rule of ``built_book``: the stamp of a clean build holds until a source
+    changes or another (incremental) build rewrites the book."""
+    from scripts import build_book
+
+    root, html = tmp_path, tmp_path / "_build" / "html"
+    stamp = root / "_build" / "html-build.json"
+    (root / "chapters").mkdir()
+    chapter = root / "chapters" / "01_intro.ipynb"
+    chapter.write_text("{}", encoding="utf-8")
+    (root / "_toc.yml").write_text("root: intro\n", encoding="utf-8")
+    (root / "intro.md").write_text("# The book\n", encoding="utf-8")
+    (root / "README.md").write_text("Not in the book\n", encoding="utf-8")
+    html.mkdir(parents=True)
+    (html / ".buildinfo").write_text("first build", encoding="utf-8")
+
+    def stale():
+        return build_book.stale_because(html, stamp, root)
+
+    assert "no clean build" in stale()
+    build_book.write_stamp(html, stamp, build_book.fingerprint(root))
+    assert stale() is None
+    chapter.write_text('{"cells": []}', encoding="utf-8")
+    assert "sources changed" in stale()
+    chapter.write_text("{}", encoding="utf-8")  # back as it was: the stamp holds
+    assert stale() is None
+    (root / "README.md").write_text("Changed, still not in the book\n")
+    assert stale() is None
+    (root / "intro.md").write_text("# The book, a new title\n", encoding="utf-8")
+    assert "sources changed" in stale()
+    (root / "intro.md").write_text("# The book\n", encoding="utf-8")
+    mtime = (html / ".buildinfo").stat().st_mtime_ns
+    os.utime(html / ".buildinfo", ns=(mtime + 10**9, mtime + 10**9))  # built again
+    assert "built again" in stale()
 
 
 @pytest.mark.book
@@ -75,6 +97,7 @@ def test_the_build_drops_what_no_reader_needs(built_book):
         assert "widgets" not in json.loads(path.read_text(encoding="utf-8"))["metadata"]
 
 
+@pytest.mark.book
 def test_the_on_demand_model_files_are_at_most_sixty_megabytes(built_book):
     files = [p for p in (built_book / ON_DEMAND).rglob("*") if p.is_file()]
     total = sum(p.stat().st_size for p in files)

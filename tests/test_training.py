@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +27,7 @@ from selfattention.examples import (
 
 from .conftest import HAS_CUDA, requires_cuda
 
+ROOT = Path(__file__).resolve().parent.parent
 STEPS = 40  # enough for the loss to fall clearly, with the step size decaying to 0
 
 
@@ -307,6 +309,55 @@ def test_a_fresh_process_gives_identical_losses(short_run):
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert json.loads(out) == short_run.losses.tolist()
+
+
+#: The short run's losses and final rows of "it", stored by the test itself (never
+#: typed): ``python -m pytest tests/test_training.py --regenerate-golden``.
+GOLDEN = Path(__file__).resolve().parent / "golden" / "training-short-run.json"
+REGENERATE = "python -m pytest tests/test_training.py --regenerate-golden"
+#: A fresh process gives the same losses bit for bit (the test above); the tolerance
+#: leaves room for another CPU's float32 rounding (not measured). Measured on 20 steps:
+#: a 1 % change of the step size, the weight decay or the initial scale moves the
+#: losses by 4e-4 to 8e-4 (relative), a step size of 0.021 instead of 0.02 by 3e-2.
+GOLDEN_RTOL = 1e-5
+
+
+def _short_run_record(run) -> dict:
+    return {
+        "call": f"train_referent_model(seed=0, steps={STEPS}, snapshot_every=10)",
+        "torch": torch.__version__,
+        "losses": run.losses.tolist(),
+        "rows of it": {s: rows.tolist() for s, rows in run.snapshots[-1].rows.items()},
+    }
+
+
+def test_the_training_settings_give_the_golden_losses(short_run, request):
+    """Any change to what training does (step size, schedule, weight decay,
+    initialisation, data, model) changes the short run's losses: compared, step by
+    step, with the ones stored when the settings were last changed on purpose."""
+    record = _short_run_record(short_run)
+    if request.config.getoption("--regenerate-golden"):
+        GOLDEN.parent.mkdir(exist_ok=True)
+        GOLDEN.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        pytest.skip(f"golden values regenerated: {GOLDEN.relative_to(ROOT)}")
+    assert GOLDEN.is_file(), f"no golden values: {REGENERATE}"
+    golden = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    assert record["call"] == golden["call"], f"the short run changed: {REGENERATE}"
+    hint = (
+        "the training settings changed; if on purpose: "
+        f"{REGENERATE} (and python -m selfattention.training for the stored models)"
+    )
+    np.testing.assert_allclose(
+        short_run.losses, golden["losses"], rtol=GOLDEN_RTOL, atol=0, err_msg=hint
+    )
+    for sentence, rows in golden["rows of it"].items():
+        np.testing.assert_allclose(
+            short_run.snapshots[-1].rows[sentence],
+            rows,
+            rtol=0,
+            atol=1e-5,
+            err_msg=hint,
+        )
 
 
 def test_training_leaves_the_thread_count_as_it_was():

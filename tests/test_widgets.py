@@ -726,3 +726,163 @@ def _leaves(stack):
     return (
         [leaf for child in children for leaf in _leaves(child)] if children else [stack]
     )
+
+
+# --- Every control of every explorer changes what the reader sees ---------------------
+
+#: Controls whose every value legitimately draws the same picture and changes only the
+#: text under the controls: (explorer class name, control description) -> why. None
+#: today; a control listed here must still change the text.
+TEXT_ONLY: dict[tuple[str, str], str] = {}
+
+#: Sentences typed into an explorer's text box (each one changes its tokens), and
+#: for an explorer whose model knows only a few words, texts in its vocabulary.
+TYPED = [examples.SENTENCE_WIDE, "A tired dog sat on the wide road."]
+TYPED_FOR = {
+    "RecallExplorer": [
+        "the dog was red . the cat was blue . the dog was",
+        "the pig was green . the pig was",
+    ]
+}
+
+
+def _package_explorers() -> list[type]:
+    """Every subclass of ``explorer.Explorer`` defined in the package, found by
+    importing all its modules: a new explorer is tested here without being listed."""
+    import importlib
+    import pkgutil
+
+    import selfattention
+
+    for info in pkgutil.walk_packages(selfattention.__path__, "selfattention."):
+        try:
+            importlib.import_module(info.name)
+        except ModuleNotFoundError as err:  # an optional extra (torch) not installed
+            if err.name not in ("torch", "transformers", "onnxruntime"):
+                raise
+    found, todo = set(), [explorer.Explorer]
+    while todo:
+        for cls in todo.pop().__subclasses__():
+            todo.append(cls)
+            if cls.__module__.startswith("selfattention."):
+                found.add(cls)
+    return sorted(found, key=lambda cls: (cls.__module__, cls.__name__))
+
+
+def _trained_result():
+    pytest.importorskip("torch", reason="the training explorer shows a torch model")
+    from selfattention import training
+
+    return training.load_referent_model(seed=0)
+
+
+def _recall_result():
+    pytest.importorskip("torch", reason="the recall explorer shows a torch model")
+    from selfattention import decoder
+
+    return decoder.load_recall_model(seed=0)
+
+
+def _pretrained_model():
+    pytest.importorskip("transformers", reason="the pretrained model needs it")
+    from selfattention import pretrained
+
+    try:
+        pretrained.load()
+    except pretrained.ModelNotAvailable as err:
+        pytest.skip(str(err))
+
+
+#: How to build the explorers that need something first (as their chapters do);
+#: any other explorer is built with its defaults.
+BUILDERS = {
+    "TrainingExplorer": lambda cls: cls(_trained_result()),
+    "RecallExplorer": lambda cls: cls(_recall_result()),
+    "PretrainedExplorer": lambda cls: (_pretrained_model(), cls())[1],
+}
+
+
+_NOT_CONTROLS = (
+    ipywidgets.Image,
+    ipywidgets.HTML,
+    ipywidgets.HTMLMath,
+    ipywidgets.Label,
+)
+
+
+def _seen(e) -> tuple[list, ipywidgets.Image, str]:
+    """What the reader of the live explorer sees: its controls (every value widget
+    but the picture and the text), the picture, and the text."""
+    leaves = _leaves(e.widget)
+    controls = [
+        w for w in leaves if hasattr(w, "value") and not isinstance(w, _NOT_CONTROLS)
+    ]
+    (picture,) = [w for w in leaves if isinstance(w, ipywidgets.Image)]
+    text = " ".join(w.value for w in leaves if isinstance(w, ipywidgets.HTML))
+    return controls, picture, text
+
+
+def _other_values(control, typed=TYPED) -> list:
+    """Up to three values a reader can give ``control`` besides its own, spread over
+    what it offers (``typed``: the texts for a text box)."""
+    if isinstance(control, ipywidgets.Text):
+        values = typed
+    elif hasattr(control, "options"):
+        values = [o[1] if isinstance(o, tuple) else o for o in control.options]
+    elif isinstance(control.value, bool):
+        values = [not control.value]
+    else:  # a numeric slider: the values on its grid
+        count = round((control.max - control.min) / control.step)
+        values = [
+            type(control.value)(round(control.min + k * control.step, 10))
+            for k in range(count + 1)
+        ]
+    others = [v for v in values if v != control.value]
+    return list(dict.fromkeys(others[i] for i in (0, len(others) // 2, -1)))
+
+
+def _picture_changed(before: bytes, after: bytes) -> bool:
+    """More than the 1-pixel shifts a re-run layout can cause (``_pixels``)."""
+    a, b = _pixels(before), _pixels(after)
+    return a.shape != b.shape or np.abs(a - b).max() > 2.0
+
+
+@pytest.mark.parametrize("cls", _package_explorers(), ids=lambda cls: cls.__name__)
+def test_every_control_of_every_explorer_changes_the_picture(cls):
+    """Each control, moved as the browser moves it to values spread over its range,
+    redraws the live explorer's picture differently every time (or, for a control in
+    TEXT_ONLY, its text). A control that the drawing ignores fails here."""
+    if cls.__name__ in BUILDERS:
+        e = BUILDERS[cls.__name__](cls)
+    else:
+        import inspect
+
+        required = [
+            name
+            for name, p in inspect.signature(cls).parameters.items()
+            if p.default is inspect.Parameter.empty
+            and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+        ]
+        assert not required, (
+            f"{cls.__name__} needs {required} to be built: add it to BUILDERS"
+        )
+        e = cls()
+    controls, picture, _ = _seen(e)
+    assert controls, f"{cls.__name__} shows no control"
+    ignored = []
+    for control in controls:
+        name = control.description or type(control).__name__
+        text_only = (cls.__name__, control.description) in TEXT_ONLY
+        values = _other_values(control, TYPED_FOR.get(cls.__name__, TYPED))
+        assert values, f"{name}: no other value to try"
+        for value in values:
+            png, text = picture.value, _seen(e)[2]
+            frontend_sets(control, value)
+            assert control.value == value
+            if text_only:
+                changed = _seen(e)[2] != text
+            else:
+                changed = _picture_changed(png, picture.value)
+            if not changed:
+                ignored.append(f"{name} = {value!r}")
+    assert not ignored, f"{cls.__name__}: these moves changed nothing shown: {ignored}"
