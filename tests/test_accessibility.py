@@ -231,6 +231,7 @@ EXPLORER_PAGES = [
     "chapters/11_word_order",
     "chapters/12_real_model",
     "chapters/13_learning",
+    "chapters/14_attention_that_writes",
 ]
 # the explorers the page computes itself (book_assets/js): their phone layout is checked
 # by tests/test_browser_compute.py and tests/test_browser_pretrained.py; the others are
@@ -432,9 +433,13 @@ def test_every_explorer_control_works_from_the_keyboard(reader, name):
                     problems.append(f"{where} ({label}): shown {state}, not so marked")
                 if shown:
                     continue  # pressing it changes nothing; its neighbours are tested
+                # the pressed button of this control's own group (an explorer may
+                # have two groups: chapter 14's layer and head)
                 pressed_before = page.evaluate(
                     f"""() => document.querySelector(
-                        '[data-a11y-explorer="{i}"] .widget-toggle-button.mod-active')
+                        '[data-a11y-control="{control["id"]}"]')
+                        .closest('.widget-toggle-buttons')
+                        .querySelector('.widget-toggle-button.mod-active')
                         .getAttribute('data-a11y-control')"""
                 )
                 if page.evaluate(FOCUSED_CONTROL) != control["id"]:
@@ -732,12 +737,15 @@ def _smallest_text_px(explorer: str) -> float:
 
 def _drawn_by(alt: str) -> str:
     """The name of the explorer class whose picture has this alt text."""
-    from selfattention import widgets
+    from selfattention import widgets, writing_widgets
+
+    def explorer(name: str):
+        return getattr(widgets, name, None) or getattr(writing_widgets, name)
 
     names = [
         n
         for n in FIGURE_NAMES
-        if n.endswith("Explorer") and alt.startswith(getattr(widgets, n).PICTURE + " (")
+        if n.endswith("Explorer") and alt.startswith(explorer(n).PICTURE + " (")
     ]
     assert len(names) == 1, f"which explorer draws {alt[:70]!r}? {names}"
     return names[0]
