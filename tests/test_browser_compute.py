@@ -65,8 +65,17 @@ def write_page(folder: Path, library: dict[str, str] | None = None) -> Path:
     return folder / "index.html"
 
 
-#: Holds the server below open until the session ends (a daemon thread).
+#: Holds the server below open until the session ends (a daemon thread); the fixture
+#: after it closes it then, while its thread still runs (left to the garbage collector
+#: at the interpreter's exit, its shutdown waited for a thread that no longer ran, and
+#: pytest never exited).
 _SERVING = contextlib.ExitStack()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_the_server():
+    yield
+    _SERVING.close()
 
 
 @functools.lru_cache(maxsize=1)
