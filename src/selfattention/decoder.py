@@ -553,14 +553,7 @@ def train_recall_model(
     data = make_recall_data() if data is None else data
     device = pick_device(device)
     with one_cpu_thread():
-        model = Decoder(
-            len(data.vocabulary),
-            layers=layers,
-            d_model=D_MODEL,
-            heads=HEADS,
-            max_tokens=data.max_tokens,
-            seed=seed,
-        ).to(device)
+        model = _recall_model(data, layers, seed).to(device)
         train = _encode([t.tokens for t in data.train], data.vocabulary, device)
         optimizer = torch.optim.AdamW(
             model.parameters(), lr=LEARNING_RATE, weight_decay=WEIGHT_DECAY
@@ -632,6 +625,19 @@ def _recipe(data: RecallData) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _recall_model(data, layers: int, seed: int) -> Decoder:
+    """The untrained decoder of the recall task, as train_recall_model starts it
+    (its settings in one place, for training and for loading stored weights)."""
+    return Decoder(
+        len(data.vocabulary),
+        layers=layers,
+        d_model=D_MODEL,
+        heads=HEADS,
+        max_tokens=data.max_tokens,
+        seed=seed,
+    )
+
+
 def load_recall_model(*, seed: int = 0, layers: int = 2) -> RecallResult:
     """The model that ``train_recall_model(seed=seed, layers=layers)`` trains, loaded
     from the weights stored with the package (``STORED_RECALL_MODELS``).
@@ -659,14 +665,7 @@ def load_recall_model(*, seed: int = 0, layers: int = 2) -> RecallResult:
         )
     device = torch.device("cpu")
     with one_cpu_thread():
-        model = Decoder(
-            len(data.vocabulary),
-            layers=layers,
-            d_model=D_MODEL,
-            heads=HEADS,
-            max_tokens=data.max_tokens,
-            seed=seed,
-        )
+        model = _recall_model(data, layers, seed)
         with torch.no_grad():
             for name, parameter in model.named_parameters():
                 parameter.copy_(torch.from_numpy(stored[f"parameter {name}"]))
