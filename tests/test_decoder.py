@@ -481,33 +481,3 @@ def test_another_seed_is_far_from_the_stored_model():
         for p, q in zip(a.model.parameters(), b.model.parameters(), strict=True)
     ]
     assert min(differences) > 1e4 * STORED_TOLERANCE
-
-
-def test_loading_a_model_that_is_not_stored_says_what_is():
-    with pytest.raises(ValueError, match=r"no stored model for seed=5.*stored: seed=0"):
-        decoder.load_recall_model(seed=5)
-    with pytest.raises(ValueError, match="train_recall_model"):
-        decoder.load_recall_model(seed=0, layers=3)
-
-
-def test_a_stored_model_from_other_settings_is_refused(monkeypatch):
-    monkeypatch.setattr(decoder, "WEIGHT_DECAY", 0.5)
-    with pytest.raises(RuntimeError, match="python -m selfattention.decoder"):
-        decoder.load_recall_model(seed=0)
-
-
-def test_the_stored_models_are_package_data():
-    """pyproject.toml ships every stored model's file in the package."""
-    import fnmatch
-    from pathlib import Path
-
-    import tomllib
-
-    root = Path(__file__).resolve().parent.parent
-    config = tomllib.loads((root / "pyproject.toml").read_text())
-    patterns = config["tool"]["setuptools"]["package-data"]["selfattention"]
-    for seed, layers in decoder.STORED_RECALL_MODELS:
-        path = Path(str(decoder.stored_recall_path(seed, layers)))
-        assert path.is_file(), path
-        relative = path.relative_to(root / "src" / "selfattention").as_posix()
-        assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative

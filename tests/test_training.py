@@ -491,34 +491,3 @@ def test_a_loaded_model_works_like_a_trained_one():
     assert r.snapshots[0].step == 0 and r.snapshots[-1].step == training.STEPS
     assert r.device == torch.device("cpu")
     assert sum(r.predict(SENTENCE).values()) == pytest.approx(1.0, abs=1e-6)
-
-
-def test_loading_what_is_not_stored_says_what_is():
-    with pytest.raises(ValueError, match=r"no stored model for seed=5.*stored: seed=0"):
-        training.load_referent_model(seed=5)
-    with pytest.raises(ValueError, match="train_referent_model"):
-        training.load_referent_model(seed=0, layers=3)
-
-
-def test_a_stored_model_from_other_settings_is_refused(monkeypatch):
-    monkeypatch.setattr(training, "WEIGHT_DECAY", 0.5)
-    with pytest.raises(RuntimeError, match="python -m selfattention.training"):
-        training.load_referent_model(seed=0)
-
-
-def test_the_stored_models_are_package_data():
-    """pyproject.toml ships every stored model's file in the package."""
-    import fnmatch
-    from pathlib import Path
-
-    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
-
-    root = Path(__file__).resolve().parent.parent
-    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    patterns = config["tool"]["setuptools"]["package-data"]["selfattention"]
-    package = root / "src" / "selfattention"
-    for seed, layers in training.STORED_MODELS:
-        path = Path(str(training.stored_model_path(seed, layers)))
-        assert path.is_file()
-        relative = path.relative_to(package).as_posix()
-        assert any(fnmatch.fnmatch(relative, pattern) for pattern in patterns)

@@ -35,7 +35,6 @@ import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -44,7 +43,13 @@ from torch import nn
 
 from . import torch_backend
 from .examples import SentenceError
-from .model_tools import known_tokens, one_cpu_thread, pick_device, to_numpy
+from .model_tools import (
+    ModelStore,
+    known_tokens,
+    one_cpu_thread,
+    pick_device,
+    to_numpy,
+)
 
 __all__ = [
     "NOUNS",
@@ -600,14 +605,14 @@ def _accuracy(model, texts, vocabulary, device) -> float:
 #: chapter loads them in a second instead of training each for half a minute.
 #: ``python -m selfattention.decoder`` (or scripts/store_recall_models.py) trains them
 #: again and rewrites the files; tests/test_decoder.py retrains every one and compares.
-STORED_RECALL_MODELS = ((0, 2), (1, 2), (2, 2), (0, 1), (1, 1), (2, 1))
-
-
-def stored_recall_path(seed: int, layers: int):
-    """The file of a stored model (an ``importlib.resources`` path)."""
-    from importlib.resources import files
-
-    return files(__package__) / "trained" / f"recall-seed{seed}-layers{layers}.npz"
+STORE = ModelStore(
+    kind="recall",
+    module="selfattention.decoder",
+    trainer="train_recall_model",
+    stored=((0, 2), (1, 2), (2, 2), (0, 1), (1, 1), (2, 1)),
+)
+STORED_RECALL_MODELS = STORE.stored
+stored_recall_path = STORE.path
 
 
 def _recipe(data: RecallData) -> str:
@@ -647,28 +652,12 @@ def load_recall_model(*, seed: int = 0, layers: int = 2) -> RecallResult:
     CPU. A model stored with other data or settings than this module's is refused,
     with a message that says how to train the models again.
     """
-    if (seed, layers) not in STORED_RECALL_MODELS:
-        listing = ", ".join(f"seed={s}, layers={n}" for s, n in STORED_RECALL_MODELS)
-        raise ValueError(
-            f"no stored model for seed={seed!r}, layers={layers!r}; stored: "
-            f"{listing}. Train it instead: train_recall_model(seed={seed!r}, "
-            f"layers={layers!r})"
-        )
     data = make_recall_data()
-    with stored_recall_path(seed, layers).open("rb") as file:
-        stored = dict(np.load(file, allow_pickle=False))
-    if str(stored["recipe"]) != _recipe(data):
-        raise RuntimeError(
-            f"the stored model seed={seed}, layers={layers} was trained with other "
-            "data or settings than this version of selfattention.decoder uses; "
-            "train the stored models again: python -m selfattention.decoder"
-        )
+    stored = STORE.read(seed, layers, _recipe(data))
     device = torch.device("cpu")
     with one_cpu_thread():
         model = _recall_model(data, layers, seed)
-        with torch.no_grad():
-            for name, parameter in model.named_parameters():
-                parameter.copy_(torch.from_numpy(stored[f"parameter {name}"]))
+        STORE.load_parameters(model, stored)
         return RecallResult(
             model=model,
             data=data,
@@ -684,14 +673,7 @@ def load_recall_model(*, seed: int = 0, layers: int = 2) -> RecallResult:
 
 def _save(result: RecallResult, path) -> None:
     """Write a model trained with the defaults as ``load_recall_model`` reads it."""
-    arrays: dict[str, Any] = {
-        f"parameter {name}": p.detach().to("cpu").numpy()
-        for name, p in result.model.named_parameters()
-    }
-    arrays["losses"] = result.losses
-    arrays["recipe"] = np.array(_recipe(result.data))
-    arrays["trained with"] = np.array(f"torch {torch.__version__}")
-    np.savez_compressed(path, **arrays)
+    STORE.write(path, result.model, _recipe(result.data), losses=result.losses)
 
 
 def store_all() -> None:

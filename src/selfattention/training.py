@@ -26,7 +26,7 @@ import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import NamedTuple, cast
 
 import numpy as np
 import torch
@@ -34,11 +34,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import torch_backend
-
-if TYPE_CHECKING:
-    from importlib.resources.abc import Traversable
 from .examples import SENTENCE, SENTENCE_WIDE, Contextualized, Layer
-from .model_tools import known_tokens, one_cpu_thread, pick_device, to_numpy
+from .model_tools import (
+    ModelStore,
+    known_tokens,
+    one_cpu_thread,
+    pick_device,
+    to_numpy,
+)
 
 # The data lives in referent_data; its names stay available here (training.ANIMALS).
 from .referent_data import (
@@ -569,19 +572,14 @@ def _rows_of_it(
 #: ``load_referent_model`` instead of waiting for each to train (a few seconds apiece).
 #: ``python -m selfattention.training`` trains them again and rewrites the files;
 #: tests/test_training.py retrains every one and compares.
-STORED_MODELS = ((0, 2), (1, 2), (0, 1), (1, 1))
-
-#: Where the stored models are, inside the package (package data, see pyproject.toml).
-STORED_FOLDER = "trained"
-
-
-def stored_model_path(seed: int, layers: int) -> Traversable:
-    """The file of a stored model (an ``importlib.resources`` path)."""
-    from importlib.resources import files
-
-    return (
-        files(__package__) / STORED_FOLDER / f"referent-seed{seed}-layers{layers}.npz"
-    )
+STORE = ModelStore(
+    kind="referent",
+    module="selfattention.training",
+    trainer="train_referent_model",
+    stored=((0, 2), (1, 2), (0, 1), (1, 1)),
+)
+STORED_MODELS = STORE.stored
+stored_model_path = STORE.path
 
 
 def load_referent_model(*, seed: int = 0, layers: int = 2) -> TrainingResult:
@@ -594,22 +592,8 @@ def load_referent_model(*, seed: int = 0, layers: int = 2) -> TrainingResult:
     trained with this module's data and settings: if they have changed since, loading
     it is an error that says how to train the models again.
     """
-    if (seed, layers) not in STORED_MODELS:
-        listing = ", ".join(f"seed={s}, layers={n}" for s, n in STORED_MODELS)
-        raise ValueError(
-            f"no stored model for seed={seed!r}, layers={layers!r}; stored: "
-            f"{listing}. Train it instead: train_referent_model(seed={seed!r}, "
-            f"layers={layers!r})"
-        )
     data = make_dataset()
-    with stored_model_path(seed, layers).open("rb") as file:
-        stored = dict(np.load(file, allow_pickle=False))
-    if str(stored["recipe"]) != _recipe(data):
-        raise RuntimeError(
-            f"the stored model seed={seed}, layers={layers} was trained with other "
-            "data or settings than this version of selfattention.training uses; "
-            "train the stored models again: python -m selfattention.training"
-        )
+    stored = STORE.read(seed, layers, _recipe(data))
     device = torch.device("cpu")
     with one_cpu_thread():
         model = ReferentModel(
@@ -620,9 +604,7 @@ def load_referent_model(*, seed: int = 0, layers: int = 2) -> TrainingResult:
             max_tokens=max(len(e.tokens) for e in data.train + data.held_out),
             seed=seed,
         )
-        with torch.no_grad():
-            for name, parameter in model.named_parameters():
-                parameter.copy_(torch.from_numpy(stored[f"parameter {name}"]))
+        STORE.load_parameters(model, stored)
         sentences = [str(s) for s in stored["snapshot sentences"]]
         snapshots = tuple(
             Snapshot(
@@ -668,23 +650,22 @@ def _save(result: TrainingResult, path: str | os.PathLike[str]) -> None:
     reads it: float32 parameters, the losses and snapshots, the recipe.
     """
     sentences = list(result.snapshots[0].rows)
-    arrays: dict[str, Any] = {
-        f"parameter {name}": p.detach().to("cpu").numpy()
-        for name, p in result.model.named_parameters()
-    }
-    arrays |= {
+    rows = {
         f"snapshot rows {k}": np.stack([s.rows[sentence] for s in result.snapshots])
         for k, sentence in enumerate(sentences)
     }
-    arrays |= {
-        "losses": result.losses,
-        "recipe": np.array(_recipe(result.data)),
-        "snapshot sentences": np.array(sentences),
-        "snapshot steps": np.array([s.step for s in result.snapshots]),
-        "snapshot accuracy": np.array([s.accuracy for s in result.snapshots]),
-        "trained with": np.array(f"torch {torch.__version__}"),
-    }
-    np.savez_compressed(path, **arrays)
+    STORE.write(
+        path,
+        result.model,
+        _recipe(result.data),
+        losses=result.losses,
+        **rows,
+        **{
+            "snapshot sentences": np.array(sentences),
+            "snapshot steps": np.array([s.step for s in result.snapshots]),
+            "snapshot accuracy": np.array([s.accuracy for s in result.snapshots]),
+        },
+    )
 
 
 def _store_all() -> None:
