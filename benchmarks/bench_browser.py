@@ -17,12 +17,9 @@ sentences; the scripts' sizes, plain and gzipped.
 from __future__ import annotations
 
 import argparse
-import functools
 import gzip
-import http.server
 import sys
 import tempfile
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts import chromium  # noqa: E402  (the browser, its flags, offline routing)
 from selfattention import examples  # noqa: E402
-from tests.test_browser import CHROMIUM, LAUNCH_ARGS  # noqa: E402
 from tests.test_browser_compute import HARD, SCRIPTS, compare, write_page  # noqa: E402
 
 HAND_BUILT_TARGET_MS = 5.0
@@ -96,18 +93,6 @@ REDRAW = """async ([kind, sentences, repeats]) => {
 }"""
 
 
-def serve(folder: Path) -> str:
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_address[1]}/"
-
-
 def sentences(rng, count: int) -> list[str]:
     """Random sentences of 1 to 16 words: the vocabulary, unknown words, punctuation."""
     vocabulary = sorted(examples.VOCABULARY) + ["zebra", "café", "東京", "42", "it's"]
@@ -128,19 +113,20 @@ def main() -> None:
         html = ROOT / "_build" / "html"
         if not (html / "chapters" / "06_attention_matrix.html").exists():
             raise SystemExit("build the book first: jupyter-book build .")
-        url = serve(html) + "chapters/06_attention_matrix.html"
-        scripts = html / "_static"
+        folder, name, scripts = (
+            html,
+            "chapters/06_attention_matrix.html",
+            html / "_static",
+        )
     else:
         folder = Path(tempfile.mkdtemp(prefix="bench-browser-"))
         write_page(folder)
-        url, scripts = serve(folder) + "index.html", folder
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        name, scripts = "index.html", folder
+    with chromium.serve(folder) as base, sync_playwright() as pw:
+        url = base + name
+        browser = chromium.launch(pw)
         page = browser.new_page(viewport={"width": 1200, "height": 900})
-        page.route(
-            "**/*",
-            lambda r: r.continue_() if "//127.0.0.1" in r.request.url else r.abort(),
-        )
+        chromium.block_external(page)
         page.goto(url)
         page.wait_for_function("() => document.querySelector('.sa-explorer svg')")
         version = browser.version

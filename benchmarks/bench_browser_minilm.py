@@ -26,38 +26,26 @@ without them (budget 15 MB).
 from __future__ import annotations
 
 import argparse
-import functools
-import http.server
 import json
 import os
 import statistics
-import threading
+import sys
 from pathlib import Path
-from urllib.parse import urlparse
 
 from selfattention import pretrained, pretrained_onnx
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts import chromium  # noqa: E402  (the browser, its flags, offline routing)
+
 HTML = ROOT / "_build" / "html"
 STATIC = HTML / "_static" / "minilm"
-CHROMIUM = os.environ.get("SELFATTENTION_CHROMIUM", "/usr/bin/chromium")
 FIRST_TARGET_MS = 5000.0
 NEXT_TARGET_MS = 300.0
 LENGTHS = (8, 16, 32)
 REDRAW_TARGET_MS = 100.0
 CHAPTER = "chapters/12_real_model.html"
-
-
-def serve(folder: Path):
-    class Quiet(http.server.SimpleHTTPRequestHandler):
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder))
-    )
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
 
 def sentences_of(tokenizer, n: int, count: int) -> list[str]:
@@ -76,14 +64,7 @@ def open_page(browser, url, name="intro.html"):
     """A page of the book, offline; minilm.js added unless the page has it."""
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
-    page.route(
-        "**/*",
-        lambda r: (
-            r.continue_()
-            if urlparse(r.request.url).hostname in ("127.0.0.1", None)
-            else r.abort()
-        ),
-    )
+    chromium.block_external(page)
     page.goto(url + name)
     if name == "intro.html":
         page.add_script_tag(url=url + "_static/js/minilm.js")
@@ -178,13 +159,10 @@ def main() -> None:
     if not config["available"]:
         raise SystemExit(config["unavailable"])
     tokenizer, _ = pretrained.load()
-    server, url = serve(HTML)
     rows = []
-    try:
+    with chromium.serve(HTML) as url:
         with sync_playwright() as p:
-            browser = p.chromium.launch(
-                executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-            )
+            browser = chromium.launch(p)
             first = []
             for _ in range(args.first):
                 context, page = open_page(browser, url)
@@ -228,8 +206,6 @@ def main() -> None:
                 )
             context.close()
             browser.close()
-    finally:
-        server.shutdown()
     load = os.getloadavg()
     print(
         f"{os.cpu_count()} CPUs, load average {load[0]:.1f} (1 min), "

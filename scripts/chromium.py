@@ -1,6 +1,7 @@
 """Headless Chromium, offline: one home for what the PDF build and every browser test
 share (``scripts/build_pdf.py``, ``tests/test_browser*.py``, ``tests/test_pdf.py``,
-``tests/test_accessibility.py``, ``tests/test_jupyterlab.py``).
+``tests/test_accessibility.py``, ``tests/test_jupyterlab.py``, and the benchmarks
+``benchmarks/bench_browser*.py``).
 
 - ``CHROMIUM``: the browser (Debian's ``chromium``; ``SELFATTENTION_CHROMIUM`` names
   another) and ``LAUNCH_ARGS``, its flags: headless as root, nothing phoning home.

@@ -18,7 +18,6 @@ import pytest
 import yaml
 
 from scripts import chromium
-from scripts.chromium import CHROMIUM, LAUNCH_ARGS  # noqa: F401  (others import them)
 
 pytestmark = pytest.mark.browser
 
