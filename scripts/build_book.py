@@ -110,11 +110,16 @@ def write_stamp(html: Path, stamp: Path, sources: str) -> None:
 
 def fresh_book(log=print) -> Path:
     """``_build/html`` as a clean build of the sources now: reused when stamped so,
-    built otherwise."""
-    reason = stale_because()
-    if reason is not None:
-        log(f"Building the book from clean ({reason})")
-        build()
+    built otherwise. Processes that ask at once (the test workers of ``pytest -n``)
+    build it once: the first builds, the others wait for it and reuse its build."""
+    from filelock import FileLock
+
+    HTML.parent.mkdir(exist_ok=True)
+    with FileLock(str(HTML.parent / "html-build.lock")):
+        reason = stale_because()
+        if reason is not None:
+            log(f"Building the book from clean ({reason})")
+            build()
     return HTML
 
 

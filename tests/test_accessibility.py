@@ -13,7 +13,7 @@ in ``tests/test_browser.py``; they skip without Playwright, Chromium or axe-core
    computed in the page) from the start of its explorer; each has an accessible name
    (and a pressed state, for toggle buttons); arrow keys, Space, Enter and typing
    change the picture, and the opposite key brings it back.
-3. Dark mode, switched on with the theme's own button: every picture is opaque, or
+3. Dark mode (the theme's own button switches to it): every picture is opaque, or
    lies on an opaque picture (an explorer's transparent top layer on its background),
    so no figure is drawn on the dark page.
 4. At a 1280-pixel-wide window every figure is shown at least ``COLUMN_PX`` wide (or
@@ -28,6 +28,9 @@ in ``tests/test_browser.py``; they skip without Playwright, Chromium or axe-core
    which the page shows the picture); every control is at least ``TOUCH_PX`` wide and
    high; a picture that scrolls sideways keeps its layers together; axe-core finds no
    violation there either.
+
+Checks 1 and 3 to 6 only read a page: each page is visited once per window width and
+colour mode (``View``, fixture ``view``) and they share what was measured there.
 
 Without a browser:
 
@@ -46,6 +49,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import functools
 import io
 import json
@@ -73,6 +77,8 @@ CSS_DPI = 96  # CSS pixels per inch: a figure pixel (at DPI) is one CSS pixel
 #: A phone's window (CSS pixels), the smallest text it may show in an explorer's
 #: picture (CSS pixels), the smallest control it may offer a finger (WCAG 2.5.8).
 PHONE = {"width": 390, "height": 844}
+#: The window of a reader at a desk (tests 1, 3, 4, 5).
+DESKTOP = {"width": 1280, "height": 900}
 PHONE_SMALLEST_PX = 8.0
 TOUCH_PX = 24
 SMALLEST_PT = 9.0
@@ -151,7 +157,8 @@ class Reader:
         return page
 
     def close(self):
-        rep = getattr(self.request.node, "rep_call", None)
+        node = getattr(self.request, "node", None)  # None: a shared View
+        rep = getattr(node, "rep_call", None)
         if rep is not None and rep.failed:
             FAILURES.mkdir(parents=True, exist_ok=True)
             name = re.sub(r"[^\w.-]+", "_", self.request.node.name)
@@ -189,6 +196,69 @@ def reader(browser, book, request):  # noqa: F811  (fixtures imported above)
         r.close()
 
 
+@dataclasses.dataclass
+class View:
+    """What a reader sees of one page at one window width in one colour mode, measured
+    in one visit and shared by the checks that only read it (tests 1, 3 to 6): each
+    page is loaded once per width and mode instead of once per check."""
+
+    dark: bool  #: the page is in dark mode
+    errors: list[str]  #: console errors and page errors
+    violations: list[dict]  #: what axe-core found (``AXE_RUN``)
+    see_through: list[str]  #: pictures drawn on the page's ground (dark mode)
+    narrow: list[str]  #: figures shown narrower than the column (``NARROW``)
+    explorer_pictures: list  #: ``EXPLORER_PICTURES``
+    control_boxes: list  #: ``CONTROL_BOXES``
+    pictures: list  #: ``MARK_PICTURES``: [alt text, shown scaled] per picture
+    shots: dict  #: (picture, "start" or "end"): PNG of what the reader sees of it
+    layers_seen: list  #: ``LAYERS_SEEN`` (it scrolls: measured last)
+
+
+def _visit(chromium, url, axe_source, name, width, mode) -> View:
+    height = DESKTOP["height"] if width == DESKTOP["width"] else PHONE["height"]
+    r = Reader(chromium, url, None, width=width, height=height, mode=mode)
+    try:
+        page = r.open(name)
+        dark = _dark(page)
+        page.add_script_tag(content=axe_source)
+        violations = page.evaluate(AXE_RUN)
+        pictures = page.evaluate(MARK_PICTURES)
+        shots = {}
+        if name in PICTURE_PAGES:
+            for k in range(len(pictures)):
+                shots[k, "start"], scrolls = _seen(page, k, end=False)
+                if scrolls:
+                    shots[k, "end"], _ = _seen(page, k, end=True)
+        return View(
+            dark=dark,
+            errors=list(r.errors),
+            violations=violations,
+            see_through=page.evaluate(SEE_THROUGH) if dark else [],
+            narrow=page.evaluate(NARROW, COLUMN_PX),
+            explorer_pictures=page.evaluate(EXPLORER_PICTURES),
+            control_boxes=page.evaluate(CONTROL_BOXES),
+            pictures=pictures,
+            shots=shots,
+            layers_seen=page.evaluate(LAYERS_SEEN),
+        )
+    finally:
+        r.close()
+
+
+@pytest.fixture(scope="module")
+def view(browser, book, axe_source):  # noqa: F811  (fixtures imported above)
+    """``view(name, width, mode)``: the ``View`` of that page, visited on first use."""
+    views: dict[tuple, View] = {}
+
+    def get(name: str, width: int, mode: str) -> View:
+        key = (name, width, mode)
+        if key not in views:
+            views[key] = _visit(browser, book, axe_source, name, width, mode)
+        return views[key]
+
+    return get
+
+
 AXE_RUN = """async () => {
     const result = await axe.run(document, {resultTypes: ['violations']});
     return result.violations.map(v => ({
@@ -202,22 +272,23 @@ def _dark(page) -> bool:
     return page.evaluate("document.documentElement.dataset.theme") == "dark"
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("mode", ["light", "dark"])
-@pytest.mark.parametrize("name", PAGES)
-def test_axe_finds_no_violation(reader, axe_source, name, mode):
-    r = reader(mode=mode)
-    page = r.open(name)
-    assert page.evaluate("document.documentElement.dataset.theme") == mode
-    page.add_script_tag(content=axe_source)
-    violations = page.evaluate(AXE_RUN)
-    listing = "\n".join(
+def _listing(violations) -> str:
+    return "\n".join(
         f"  {v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['help']}; "
         f"first: {v['nodes'][:3]}"
         for v in violations
     )
-    assert not violations, f"axe-core on {name} ({mode}):\n{listing}"
-    assert r.errors == []
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("mode", ["light", "dark"])
+@pytest.mark.parametrize("name", PAGES)
+def test_axe_finds_no_violation(view, name, mode):
+    seen = view(name, DESKTOP["width"], mode)
+    assert seen.dark == (mode == "dark")
+    violations = seen.violations
+    assert not violations, f"axe-core on {name} ({mode}):\n{_listing(violations)}"
+    assert seen.errors == []
 
 
 # Which explorers each chapter has: (controls, in order of the Tab key).
@@ -243,20 +314,15 @@ WIDGET_PAGES = [p for p in EXPLORER_PAGES if p not in COMPUTED_IN_PAGE]
 @pytest.mark.browser
 @pytest.mark.parametrize("mode", ["light", "dark"])
 @pytest.mark.parametrize("name", EXPLORER_PAGES)
-def test_axe_finds_no_violation_on_a_phone(reader, axe_source, name, mode):
+def test_axe_finds_no_violation_on_a_phone(view, name, mode):
     """Where an explorer's picture scrolls sideways in its own box (narrow screens),
     the box must take the keyboard focus (axe-core: scrollable-region-focusable)."""
-    r = reader(width=PHONE["width"], height=PHONE["height"], mode=mode)
-    page = r.open(name)
-    page.add_script_tag(content=axe_source)
-    violations = page.evaluate(AXE_RUN)
-    listing = "\n".join(
-        f"  {v['id']} ({v['impact']}, {len(v['nodes'])}x): {v['help']}; "
-        f"first: {v['nodes'][:3]}"
-        for v in violations
+    seen = view(name, PHONE["width"], mode)
+    violations = seen.violations
+    assert not violations, (
+        f"axe-core on {name} ({mode}, a phone):\n{_listing(violations)}"
     )
-    assert not violations, f"axe-core on {name} ({mode}, a phone):\n{listing}"
-    assert r.errors == []
+    assert seen.errors == []
 
 
 # Marks the explorers (outputs with a picture and controls, and the explorers computed
@@ -502,10 +568,10 @@ SEE_THROUGH = """() => {
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("name", [p for p in PAGES if p.startswith("chapters/")])
-def test_dark_mode_keeps_every_figure_on_its_own_light_ground(reader, name):
-    r = reader()
-    page = r.open(name)
+def test_the_theme_button_switches_to_dark_mode(reader):
+    """What the other dark-mode checks load directly (the mode a returning reader
+    chose, kept by the theme) is what the theme's own button switches to."""
+    page = reader().open(PICTURE_PAGES[0])
     # the theme's button cycles light -> dark -> system settings
     for _ in range(3):
         if _dark(page):
@@ -514,24 +580,32 @@ def test_dark_mode_keeps_every_figure_on_its_own_light_ground(reader, name):
     assert _dark(page), "the colour mode button did not switch to dark"
     label = page.locator(".theme-switch-button").first.get_attribute("aria-label")
     assert label == "Color mode: dark"
-    assert page.evaluate(SEE_THROUGH) == []
-    assert r.errors == []
+    assert page.evaluate("localStorage.getItem('mode')") == "dark"
 
 
 @pytest.mark.browser
 @pytest.mark.parametrize("name", [p for p in PAGES if p.startswith("chapters/")])
-def test_figures_are_shown_as_wide_as_the_text_size_test_assumes(reader, name):
-    page = reader(width=1280, height=900).open(name)
-    narrow = page.evaluate(
-        """(column) => Array.from(document.querySelectorAll('main img'))
-            .filter(i => i.offsetParent !== null && i.naturalWidth > 0)
-            .map(i => [i.naturalWidth, i.getBoundingClientRect().width, i.alt])
-            .filter(([natural, shown]) => shown < Math.min(natural, column) - 1)
-            .map(([natural, shown, alt]) => `${alt.slice(0, 60)}: ${natural} px `
-                 + `shown ${shown.toFixed(0)} px wide`)""",
-        COLUMN_PX,
-    )
-    assert narrow == []
+def test_dark_mode_keeps_every_figure_on_its_own_light_ground(view, name):
+    seen = view(name, DESKTOP["width"], "dark")
+    assert seen.dark
+    assert seen.see_through == []
+    assert seen.errors == []
+
+
+#: Every figure shown narrower than the text column and than its own size:
+#: "<alt>: <natural> px shown <shown> px wide".
+NARROW = """(column) => Array.from(document.querySelectorAll('main img'))
+    .filter(i => i.offsetParent !== null && i.naturalWidth > 0)
+    .map(i => [i.naturalWidth, i.getBoundingClientRect().width, i.alt])
+    .filter(([natural, shown]) => shown < Math.min(natural, column) - 1)
+    .map(([natural, shown, alt]) => `${alt.slice(0, 60)}: ${natural} px `
+         + `shown ${shown.toFixed(0)} px wide`)"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("name", [p for p in PAGES if p.startswith("chapters/")])
+def test_figures_are_shown_as_wide_as_the_text_size_test_assumes(view, name):
+    assert view(name, DESKTOP["width"], "light").narrow == []
 
 
 #: Marks every picture a reader sees in the outputs (a figure, or what an explorer
@@ -587,8 +661,8 @@ PICTURE_SEEN = """([k, end]) => {
 }"""
 
 
-def _seen(page, k: int, end: bool) -> tuple[np.ndarray | None, bool]:
-    """A screenshot of what the reader sees of picture k (``MARK_PICTURES``), and
+def _seen(page, k: int, end: bool) -> tuple[bytes | None, bool]:
+    """A screenshot (PNG) of what the reader sees of picture k (``MARK_PICTURES``), and
     whether a box scrolls it sideways.
 
     The browser puts a picture's edges on whole pixels; the row or column of pixels at
@@ -601,8 +675,13 @@ def _seen(page, k: int, end: bool) -> tuple[np.ndarray | None, bool]:
     if width <= 0 or height <= 0:
         return None, scrolled
     clip = {"x": x, "y": y, "width": width, "height": height}
-    png = page.screenshot(clip=clip, animations="disabled")
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), scrolled
+    return page.screenshot(clip=clip, animations="disabled"), scrolled
+
+
+def _pixels(png: bytes | None) -> np.ndarray | None:
+    return (
+        None if png is None else np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    )
 
 
 def _has_pictures(name: str) -> bool:
@@ -622,23 +701,17 @@ PICTURE_PAGES = [p for p in PAGES if p.startswith("chapters/") and _has_pictures
 @pytest.mark.browser
 @pytest.mark.parametrize("width", [1280, PHONE["width"]])
 @pytest.mark.parametrize("name", PICTURE_PAGES)
-def test_dark_mode_shows_every_picture_as_light_mode_does(reader, name, width):
+def test_dark_mode_shows_every_picture_as_light_mode_does(view, name, width):
     """Pixel for pixel: a picture shown at its own size must be identical; one that the
     page shows scaled may differ where the browser's raster tiles fall
     (``SCALED_LEVELS``)."""
     seen = {}
     for mode in ("light", "dark"):
-        r = reader(width=width, height=PHONE["height"], mode=mode)
-        page = r.open(name)
-        assert _dark(page) == (mode == "dark")
-        pictures = page.evaluate(MARK_PICTURES)
-        shots = {}
-        for k in range(len(pictures)):
-            shots[k, "start"], scrolls = _seen(page, k, end=False)
-            if scrolls:
-                shots[k, "end"], _ = _seen(page, k, end=True)
-        seen[mode] = pictures, shots
-        assert r.errors == []
+        shown = view(name, width, mode)
+        assert shown.dark == (mode == "dark")
+        assert shown.errors == []
+        shots = {key: _pixels(png) for key, png in shown.shots.items()}
+        seen[mode] = shown.pictures, shots
     (pictures, light), (dark_pictures, dark) = seen["light"], seen["dark"]
     assert pictures, f"no picture on {name}"
     alts = [alt for alt, _ in pictures]
@@ -753,9 +826,9 @@ def _drawn_by(alt: str) -> str:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("name", WIDGET_PAGES)
-def test_explorers_can_be_read_and_used_on_a_phone(reader, name):
-    page = reader(width=PHONE["width"], height=PHONE["height"]).open(name)
-    pictures = page.evaluate(EXPLORER_PICTURES)
+def test_explorers_can_be_read_and_used_on_a_phone(view, name):
+    seen = view(name, PHONE["width"], "light")
+    pictures = seen.explorer_pictures
     assert pictures, f"no explorer on {name}"
     problems = []
     for alt, natural, shown in pictures:
@@ -766,11 +839,11 @@ def test_explorers_can_be_read_and_used_on_a_phone(reader, name):
                 f"{alt[:60]!r}: {natural} px wide, shown {shown:.0f} px wide: its "
                 f"smallest text is {smallest:.1f} CSS px"
             )
-    for what, width, height in page.evaluate(CONTROL_BOXES):
+    for what, width, height in seen.control_boxes:
         if min(width, height) < TOUCH_PX:
             problems.append(f"control {what!r}: {width:.0f} x {height:.0f} px")
     # a picture that scrolls sideways keeps its layers together
-    for alt, top, background in page.evaluate(LAYERS_SEEN):
+    for alt, top, background in seen.layers_seen:
         if top != background:
             problems.append(
                 f"{alt[:60]!r} scrolled to its end: its top layer shows {top}, "

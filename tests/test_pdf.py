@@ -327,6 +327,8 @@ def book(request) -> Book:
         pytest.skip(f"{e.name} is not installed (pip install -r requirements.txt)")
     if chromium.MISSING:
         pytest.skip(chromium.MISSING)
+    from filelock import FileLock
+
     html = request.getfixturevalue("built_book")
     path = build_pdf.default_output(ROOT)
     newest = max(
@@ -334,12 +336,15 @@ def book(request) -> Book:
         (ROOT / "scripts" / "build_pdf.py").stat().st_mtime,
         (ROOT / "scripts" / "chromium.py").stat().st_mtime,
     )
-    if not path.exists() or path.stat().st_mtime < newest:
-        subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / "build_pdf.py")],
-            check=True,
-            cwd=ROOT,
-        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # test workers (pytest -n) print it once: the others wait, then read that print
+    with FileLock(str(path.parent / "pdf-build.lock")):
+        if not path.exists() or path.stat().st_mtime < newest:
+            subprocess.run(
+                [sys.executable, str(ROOT / "scripts" / "build_pdf.py")],
+                check=True,
+                cwd=ROOT,
+            )
     return Book(path)
 
 
