@@ -1060,18 +1060,7 @@ def test_chapter_runs_in_jupyterlab(lab, lab_page, path):
     slider_problems, redraw_s = _move_sliders(lab_page, cells)
     key_problems, controls = _controls_from_the_keyboard(lab_page, cells)
     problems += slider_problems + key_problems + _logged_errors(page, lab, log_offset)
-    if lab_page.external:
-        problems.append(
-            (-1, f"requests that left 127.0.0.1 (blocked): {lab_page.external}")
-        )
-    if lab_page.console_errors:
-        problems.append((-1, f"browser console errors: {lab_page.console_errors}"))
-    changed = _changes(lab.repository)
-    if changed:
-        problems.append(
-            (-1, f"files changed on disk (nothing may be saved): {changed}")
-        )
-    lab_page.bad_cells = [i for i, _ in problems if i >= 0]
+    problems += _page_problems(lab_page, lab)
 
     lab.times[name].update(
         redraw_s=None if redraw_s is None else round(redraw_s, 3),
@@ -1088,13 +1077,37 @@ def test_chapter_runs_in_jupyterlab(lab, lab_page, path):
         ],
     )
     _write_times(lab.times)
+    _fail_on(problems, lab_page, f"{name} in JupyterLab")
+
+
+def _page_problems(lab_page, lab) -> list[tuple[int, str]]:
+    """What went wrong outside the cells: requests that left the machine, console
+    errors, files saved to disk (cell number -1)."""
+    problems = []
+    if lab_page.external:
+        problems.append(
+            (-1, f"requests that left 127.0.0.1 (blocked): {lab_page.external}")
+        )
+    if lab_page.console_errors:
+        problems.append((-1, f"browser console errors: {lab_page.console_errors}"))
+    changed = _changes(lab.repository)
+    if changed:
+        problems.append(
+            (-1, f"files changed on disk (nothing may be saved): {changed}")
+        )
+    return problems
+
+
+def _fail_on(problems: list[tuple[int, str]], lab_page, what: str) -> None:
+    """Fail listing ``problems`` (cell number, or -1 for the page), if any; the cells
+    with a problem are marked on the failure's screenshot (``bad_cells``)."""
+    lab_page.bad_cells = [i for i, _ in problems if i >= 0]
     if problems:
         listing = "\n".join(
             f"  cell {i:2d}: {p}" if i >= 0 else f"  {p}" for i, p in problems
         )
         pytest.fail(
-            f"{name} in JupyterLab, "
-            f"{len(problems)} problems (cell numbers 0-based):\n{listing}",
+            f"{what}, {len(problems)} problems (cell numbers 0-based):\n{listing}",
             pytrace=False,
         )
 
@@ -1327,22 +1340,5 @@ def test_a_trusted_chapter_shows_its_stored_explorers_working_before_it_runs(
         (-1, f"a disconnected icon: {icon}")
         for icon in page.evaluate(DISCONNECTED_ICONS)
     ]
-    if lab_page.console_errors:
-        problems.append((-1, f"browser console errors: {lab_page.console_errors}"))
-    if lab_page.external:
-        problems.append((-1, f"requests that left 127.0.0.1: {lab_page.external}"))
-    changed = _changes(lab.repository)
-    if changed:
-        problems.append(
-            (-1, f"files changed on disk (nothing may be saved): {changed}")
-        )
-    lab_page.bad_cells = [i for i, _ in problems if i >= 0]
-    if problems:
-        listing = "\n".join(
-            f"  cell {i:2d}: {p}" if i >= 0 else f"  {p}" for i, p in problems
-        )
-        pytest.fail(
-            f"{name}, trusted before it runs, {len(problems)} problems "
-            f"(cell numbers 0-based):\n{listing}",
-            pytrace=False,
-        )
+    problems += _page_problems(lab_page, lab)
+    _fail_on(problems, lab_page, f"{name}, trusted before it runs")
