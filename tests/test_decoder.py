@@ -289,10 +289,13 @@ def test_unknown_words_are_named(short_run):
 
 
 def test_texts_must_fit_the_model(short_run):
-    longest = " ".join(["the cat was red ."] * 5)  # 25 words
-    with pytest.raises(SentenceError, match=f"1 to {short_run.data.max_tokens} words"):
+    longest = " ".join(["the cat was red ."] * 5)  # 25 tokens: 20 words, 5 stops
+    most = short_run.data.max_tokens
+    with pytest.raises(
+        SentenceError, match=rf"1 to {most} tokens \(words and full stops\); .* 25\."
+    ):
         short_run.attention(longest)
-    prompt = " ".join(["the cat was red ."] * 4) + " the cat was"  # 23 words
+    prompt = " ".join(["the cat was red ."] * 4) + " the cat was"  # 23 tokens
     assert short_run.complete(prompt)  # room for one more word
     with pytest.raises(
         SentenceError, match="after these 23, there is room for 1 more, not 2"

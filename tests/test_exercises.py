@@ -35,7 +35,7 @@ RIGHT = {
     "summary-row": math.exp(2) / (math.exp(2) + 2),
     "learning-both": 0.55,
     "learning-one-layer": "animal",
-    "writing-cache-memory": 2 * 32 * 32 * 128 * 4096 * 2 / 2**20,  # 2048 MiB
+    "writing-cache-memory": 2 * 32 * 8 * 128 * 4096 * 2 / 2**20,  # 512 MiB
     "writing-induction": "old",  # the word after the earlier "the fox was"
     "writing-one-layer": "red",  # one layer copies the wrong adjective
 }
@@ -65,7 +65,7 @@ WRONG = {
     "summary-row": 1 / 3,  # as if all scores were equal
     "learning-both": 0.95,  # as if "old" were said of animals only
     "learning-one-layer": "place",
-    "writing-cache-memory": 1024,  # the keys only, no values
+    "writing-cache-memory": 2048,  # a key and value per query head: not shared
     "writing-induction": "fox",  # the noun, not the word after it
     "writing-one-layer": "blue",  # what two layers write
 }

@@ -81,7 +81,11 @@ def test_unknown_words_are_named_not_a_traceback(explorer):
 
 def test_a_prompt_too_long_for_the_model_is_explained(explorer):
     explorer.text.value = " ".join(["the cat was red ."] * 5) + " the cat was"
-    assert "1 to 24 words; that one has 28" in explorer.message.value
+    # 22 words and 6 full stops: the model counts tokens, and says so
+    assert (
+        "texts of 1 to 24 tokens (words and full stops); that one has 28"
+        in explorer.message.value
+    )
     # 24 words leave no room for the word the model would write
     explorer.text.value = " ".join(["the cat was red ."] * 4) + " the cat was red"
     assert "room for 0 more" in explorer.message.value

@@ -479,10 +479,12 @@ class RecallResult:
     def _ids(self, text: str, new_words: int = 0) -> torch.Tensor:
         """The word ids (1, n) of ``text``, or a SentenceError for a reader."""
         most = self.data.max_tokens
-        tokens = known_tokens(tokenize(text), self.vocabulary, most)
+        tokens = known_tokens(
+            tokenize(text), self.vocabulary, most, texts="texts", unit=TOKENS
+        )
         if len(tokens) + new_words > most:
             raise SentenceError(
-                f"The model reads texts of at most {most} words: after these "
+                f"The model reads texts of at most {most} {TOKENS}: after these "
                 f"{len(tokens)}, there is room for {most - len(tokens)} more, "
                 f"not {new_words}."
             )
@@ -613,6 +615,10 @@ STORE = ModelStore(
 )
 STORED_RECALL_MODELS = STORE.stored
 stored_recall_path = STORE.path
+
+
+#: How the messages count what a text holds: its words and its full stops.
+TOKENS = "tokens (words and full stops)"
 
 
 def _recipe(data: RecallData) -> str:

@@ -565,7 +565,7 @@ def _one_layer_writes(prompt=ONE_LAYER_PROMPT, seed=0):
     return decoder.load_recall_model(seed=seed, layers=1).complete(prompt)
 
 
-def _kv_cache_mib(*, layers=32, heads=32, d_head=128, n=4096, bytes_per_number=2):
+def _kv_cache_mib(*, layers=32, heads=8, d_head=128, n=4096, bytes_per_number=2):
     from . import decoder
 
     size = decoder.kv_cache_bytes(
@@ -581,12 +581,15 @@ def _kv_cache_mib(*, layers=32, heads=32, d_head=128, n=4096, bytes_per_number=2
 EXERCISES.update(
     {
         "writing-cache-memory": Exercise(
-            "How many MiB does the KV cache of a model with 32 layers, 32 heads of "
-            "d_head = 128 take for n = 4096 tokens in float16 (2 bytes a number)?",
+            "A model of 32 layers with 32 query heads of d_head = 128 shares keys "
+            "and values: every 4 query heads read the same key and value head (8 "
+            "key-value heads). How many MiB does its KV cache take for n = 4096 "
+            "tokens in float16 (2 bytes a number)?",
             _kv_cache_mib,
             "number",
-            "A key and a value (2) per head, per layer, per token, d_head numbers "
-            "each, 2 bytes a number; 1 MiB = 2**20 bytes.",
+            "The cache holds a key and a value (2) per key-value head (not per query "
+            "head), per layer, per token, d_head numbers each, 2 bytes a number; "
+            "1 MiB = 2**20 bytes.",
         ),
         "writing-induction": Exercise(
             f'In "{INDUCTION_PROMPT}", which token gets the largest weight in the '

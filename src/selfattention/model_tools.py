@@ -32,21 +32,25 @@ def known_tokens(
     max_tokens: int,
     *,
     needs_it: bool = False,
+    texts: str = "sentences",
+    unit: str = "words",
 ) -> tuple[str, ...]:
     """The tokens of ``sentence``, or a SentenceError naming every word the
-    model was not trained on.
+    model was not trained on. The messages call the inputs ``texts`` and count
+    their tokens in ``unit`` (a model that reads full stops too counts tokens).
     """
     tokens = tuple(tokenize(sentence) if isinstance(sentence, str) else sentence)
     unknown = [t for t in dict.fromkeys(tokens) if t not in vocabulary]
     if unknown:
         listing = ", ".join(repr(t) for t in unknown)
         raise SentenceError(
-            f"The trained model knows only the {len(vocabulary)} words it was trained "
-            f"on; {listing} {'is' if len(unknown) == 1 else 'are'} not among them."
+            f"The trained model knows only the {len(vocabulary)} {unit} it was "
+            f"trained on; {listing} {'is' if len(unknown) == 1 else 'are'} not "
+            "among them."
         )
     if not tokens or len(tokens) > max_tokens:
         raise SentenceError(
-            f"The model reads sentences of 1 to {max_tokens} words; "
+            f"The model reads {texts} of 1 to {max_tokens} {unit}; "
             f"that one has {len(tokens)}."
         )
     if needs_it and "it" not in tokens:
