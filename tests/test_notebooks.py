@@ -316,6 +316,48 @@ def test_no_notebook_edits_sys_path_or_pastes_the_package():
     assert "def attention(" in package
 
 
+#: The functions that return a listing to be shown: only the last expression of a
+#: cell is shown, so a listing returned anywhere else is computed and dropped.
+LISTINGS = ("show_source", "compare_source")
+
+
+def dropped_listings(source: str) -> list[str]:
+    """The calls of LISTINGS in ``source`` whose result no front end shows: a bare
+    expression statement that is not the cell's last."""
+    import ast
+
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    body = ast.parse(TransformerManager().transform_cell(source)).body  # %magics too
+    return [
+        ast.unparse(statement)
+        for statement in body[:-1]
+        if isinstance(statement, ast.Expr)
+        and isinstance(statement.value, ast.Call)
+        and getattr(
+            statement.value.func, "id", getattr(statement.value.func, "attr", "")
+        )
+        in LISTINGS
+    ]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_every_listing_is_shown(path):
+    dropped = [
+        (i, call)
+        for i, c in enumerate(cells(path))
+        if c["cell_type"] == "code"
+        for call in dropped_listings("".join(c["source"]))
+    ]
+    assert not dropped, f"listings computed but not shown (cell, call): {dropped}"
+
+
+def test_a_dropped_listing_is_found():
+    assert dropped_listings("show_source(f)\nx = 1\nprint(x)") == ["show_source(f)"]
+    assert dropped_listings("x = 1\nshow_source(f)") == []
+    assert dropped_listings("display(show_source(f))\nx = 1") == []
+
+
 def test_show_source_and_compare_source_show_the_installed_code():
     from selfattention import numpy_backend, torch_backend
     from selfattention.book import compare_source, show_source
