@@ -316,6 +316,44 @@ def test_no_notebook_edits_sys_path_or_pastes_the_package():
     assert "def attention(" in package
 
 
+#: The characters of a line of output that the book shows without scrolling, at a
+#: 1280-pixel-wide window: its output box is 688 CSS px wide, less 16 of padding, and a
+#: character of its monospace font 7.22 px (measured in Chromium on the built book).
+OUTPUT_COLUMNS = 93
+
+
+def long_output_lines(cell: dict) -> list[str]:
+    """The lines of text a cell prints (streams, tracebacks, plain results) that are
+    longer than OUTPUT_COLUMNS; none for a cell the book removes."""
+    if "remove-cell" in cell.get("metadata", {}).get("tags", []):
+        return []
+    texts = []
+    for o in cell.get("outputs", []):
+        data = o.get("data", {})
+        if o["output_type"] == "stream":
+            texts.append("".join(o["text"]))
+        elif o["output_type"] == "error":
+            texts.append(f"{o['ename']}: {o['evalue']}")
+        elif set(data) == {"text/plain"}:  # no richer form to show instead
+            texts.append("".join(data["text/plain"]))
+    return [
+        line for t in texts for line in t.splitlines() if len(line) > OUTPUT_COLUMNS
+    ]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_printed_lines_fit_the_page(path):
+    """A line the reader must scroll sideways to read hides what a sentence quotes
+    (chapter 14 printed lines of up to 181 characters: wrap them, textwrap.fill)."""
+    long = [
+        (i, line[:60] + "...")
+        for i, c in enumerate(cells(path))
+        if c["cell_type"] == "code"
+        for line in long_output_lines(c)
+    ]
+    assert not long, f"lines over {OUTPUT_COLUMNS} characters (cell, start): {long}"
+
+
 #: The functions that return a listing to be shown: only the last expression of a
 #: cell is shown, so a listing returned anywhere else is computed and dropped.
 LISTINGS = ("show_source", "compare_source")
