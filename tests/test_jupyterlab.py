@@ -1057,6 +1057,11 @@ def test_chapter_runs_in_jupyterlab(lab, lab_page, path):
         )
     cells = page.evaluate(SNAPSHOT)
     problems = _problems_in_cells(cells, source_cells)
+    with contextlib.suppress(PlaywrightTimeout):  # the page's script names them
+        page.wait_for_function(f"() => ({NO_ALT})() === 0", timeout=3000)
+    missing = page.evaluate(NO_ALT)
+    if missing:
+        problems.append((-1, f"{missing} explorer picture(s) without alt text"))
     slider_problems, redraw_s = _move_sliders(lab_page, cells)
     key_problems, controls = _controls_from_the_keyboard(lab_page, cells)
     problems += slider_problems + key_problems + _logged_errors(page, lab, log_offset)
@@ -1078,6 +1083,12 @@ def test_chapter_runs_in_jupyterlab(lab, lab_page, path):
     )
     _write_times(lab.times)
     _fail_on(problems, lab_page, f"{name} in JupyterLab")
+
+
+#: How many live explorers' pictures (ipywidgets Images) have no alt text.
+NO_ALT = """() => Array.from(
+        document.querySelectorAll('.jp-OutputArea img.widget-image'))
+    .filter(img => !img.alt.trim()).length"""
 
 
 def _page_problems(lab_page, lab) -> list[tuple[int, str]]:

@@ -818,8 +818,27 @@ def _seen(e) -> tuple[list, ipywidgets.Image, str]:
         w for w in leaves if hasattr(w, "value") and not isinstance(w, _NOT_CONTROLS)
     ]
     (picture,) = [w for w in leaves if isinstance(w, ipywidgets.Image)]
-    text = " ".join(w.value for w in leaves if isinstance(w, ipywidgets.HTML))
+    text = " ".join(
+        w.value
+        for w in leaves
+        if isinstance(w, ipywidgets.HTML) and not w.value.startswith(ALT_START)
+    )
     return controls, picture, text
+
+
+#: How the live explorer's hidden alt text starts (explorer.Explorer._alt_html).
+ALT_START = '<span class="sa-alt">'
+
+
+def _alt_text(e) -> str:
+    """The alt text the live explorer gives its picture (hidden beside it; the
+    page's script copies it onto the <img>)."""
+    (alt,) = [
+        w.value
+        for w in _leaves(e.widget)
+        if isinstance(w, ipywidgets.HTML) and w.value.startswith(ALT_START)
+    ]
+    return html.unescape(alt.removeprefix(ALT_START).removesuffix("</span>"))
 
 
 def _other_values(control, typed=TYPED) -> list:
@@ -885,4 +904,6 @@ def test_every_control_of_every_explorer_changes_the_picture(cls):
                 changed = _picture_changed(png, picture.value)
             if not changed:
                 ignored.append(f"{name} = {value!r}")
+            # the picture's alt text says what it shows now
+            assert _alt_text(e) == e.describe(), f"{name} = {value!r}"
     assert not ignored, f"{cls.__name__}: these moves changed nothing shown: {ignored}"

@@ -131,6 +131,12 @@ CONTROL_NAMES_JS = """
     document.querySelectorAll(".widget-label[title=null]").forEach(function (label) {
       set(label, "title", null);
     });
+    // the live picture's alt text, kept in a hidden element beside it (explorer.py)
+    document.querySelectorAll(".sa-alt").forEach(function (alt) {
+      var box = alt.closest(".widget-vbox");
+      var img = box && box.querySelector(".widget-image, img");
+      if (img) set(img, "alt", text(alt));
+    });
     var pictures = document.querySelectorAll(".widget-vbox > .jupyter-widgets");
     pictures.forEach(function (box) {
       if (!box.querySelector("img")) return;
@@ -204,6 +210,7 @@ class Explorer:
         self.png = b""  # the picture as it is now
         # the live widget's picture, made when the live explorer is first shown
         self._image: widgets.Image | None = None
+        self._alt: widgets.HTML | None = None  # the live picture's alt text
         self._widget: widgets.VBox | None = None
         self._quiet = False
         #: for tests, after ``precomputed``: (value, value, ...) -> the PNG a reader
@@ -236,10 +243,17 @@ class Explorer:
                 format="png",
                 layout=widgets.Layout(max_width="100%", height="auto"),
             )
+            # an ipywidgets Image has no alt attribute: its text travels hidden
+            # beside it, and CONTROL_NAMES_JS copies it onto the <img>
+            self._alt = widgets.HTML(
+                self._alt_html(), layout=widgets.Layout(display="none")
+            )
             controls = widgets.HBox(
                 self.controls, layout=widgets.Layout(flex_flow="row wrap")
             )
-            self._widget = widgets.VBox([controls, self.message, self._image])
+            self._widget = widgets.VBox(
+                [controls, self.message, self._alt, self._image]
+            )
         return self._widget
 
     @property
@@ -287,6 +301,12 @@ class Explorer:
         self.png = png
         if self._image is not None:
             self._image.value = png
+        if self._alt is not None:
+            self._alt.value = self._alt_html()
+
+    def _alt_html(self) -> str:
+        """The picture's alt text (``describe``), as the hidden widget holds it."""
+        return f'<span class="sa-alt">{html.escape(self.describe())}</span>'
 
     def _render(self) -> tuple[Hashable, bytes]:
         """Redraw, then render: the key of the static part and the PNG (a full
