@@ -360,7 +360,16 @@ def _repository_state() -> dict[str, str]:
         for p in sorted((ROOT / "chapters").rglob("*"))
         if p.is_file()
     }
-    ignore = {"_build", ".pytest_cache", ".hypothesis", ".ruff_cache", "__pycache__"}
+    # caches that other tests (mypy, pytest, ruff) write, possibly at the same
+    # time in another pytest-xdist worker
+    ignore = {
+        "_build",
+        ".pytest_cache",
+        ".hypothesis",
+        ".ruff_cache",
+        ".mypy_cache",
+        "__pycache__",
+    }
     state.update(
         {f"{p.name} (top level)": "" for p in ROOT.iterdir() if p.name not in ignore}
     )
