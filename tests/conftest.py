@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import json
 import logging
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -35,6 +38,20 @@ HAS_CUDA = _has_cuda()
 requires_cuda = pytest.mark.skipif(
     not HAS_CUDA, reason="CUDA is not available on this machine"
 )
+
+
+def losses_in_a_fresh_process(module: str, call: str) -> list[float]:
+    """The losses of ``selfattention.<module>.<call>``, a training run made by a new
+    Python process (nothing cached, a fresh random state): the determinism tests
+    compare them with the same run made here, bit for bit."""
+    code = (
+        f"import json; from selfattention import {module}; "
+        f"print(json.dumps({module}.{call}.losses.tolist()))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    return json.loads(out)
 
 
 class Backend:

@@ -8,9 +8,6 @@ training time; benchmarks/bench_kv_cache.py the cache's speed and memory.
 from __future__ import annotations
 
 import dataclasses
-import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -19,7 +16,7 @@ import torch
 from selfattention import decoder
 from selfattention.examples import SentenceError
 
-from .conftest import HAS_CUDA, requires_cuda
+from .conftest import HAS_CUDA, losses_in_a_fresh_process, requires_cuda
 
 SHORT = 30  # steps of the short runs: the loss falls clearly, nothing is learned yet
 
@@ -249,15 +246,8 @@ def test_the_same_seed_gives_identical_losses_and_weights(short_run, data):
 
 
 def test_a_fresh_process_gives_identical_losses(short_run):
-    code = (
-        "import json; from selfattention import decoder; "
-        "print(json.dumps(decoder.train_recall_model(seed=0, "
-        f"steps={SHORT}).losses.tolist()))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert json.loads(out) == short_run.losses.tolist()
+    call = f"train_recall_model(seed=0, steps={SHORT})"
+    assert losses_in_a_fresh_process("decoder", call) == short_run.losses.tolist()
 
 
 #: The training loss of seed 0 after GOLDEN_STEPS steps, measured with the module's

@@ -8,8 +8,6 @@ benchmarks/bench_training.py measures the full runs.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +23,7 @@ from selfattention.examples import (
     tokenize,
 )
 
-from .conftest import HAS_CUDA, requires_cuda
+from .conftest import HAS_CUDA, losses_in_a_fresh_process, requires_cuda
 
 ROOT = Path(__file__).resolve().parent.parent
 STEPS = 40  # enough for the loss to fall clearly, with the step size decaying to 0
@@ -300,15 +298,8 @@ def test_the_same_seed_gives_identical_losses_and_another_seed_does_not(short_ru
 
 
 def test_a_fresh_process_gives_identical_losses(short_run):
-    code = (
-        "import json; from selfattention import training; "
-        "print(json.dumps(training.train_referent_model(seed=0, "
-        f"steps={STEPS}).losses.tolist()))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert json.loads(out) == short_run.losses.tolist()
+    call = f"train_referent_model(seed=0, steps={STEPS})"
+    assert losses_in_a_fresh_process("training", call) == short_run.losses.tolist()
 
 
 #: The short run's losses and final rows of "it", stored by the test itself (never

@@ -451,6 +451,10 @@ class HeadScores:
         return int(layer), int(head)
 
 
+#: How the messages count what a text holds: its words and its full stops.
+TOKENS = "tokens (words and full stops)"
+
+
 @dataclass(frozen=True)
 class RecallResult:
     """A trained decoder, its data and how its training went."""
@@ -615,10 +619,6 @@ STORE = ModelStore(
 )
 STORED_RECALL_MODELS = STORE.stored
 stored_recall_path = STORE.path
-
-
-#: How the messages count what a text holds: its words and its full stops.
-TOKENS = "tokens (words and full stops)"
 
 
 def _recipe(data: RecallData) -> str:
