@@ -140,6 +140,45 @@ class SwallowedErrors(logging.Handler):
             self.records.append(record)
 
 
+#: Seconds that the slowest test modules and notebooks take, summed from
+#: ``--durations=0`` on this project's 2-core machine (2026-12-07); the tests run them
+#: first, the slowest first, then the others in their usual order. pytest-xdist, with
+#: ``--dist loadscope --no-loadscope-reorder`` (.ci/run), gives each worker a whole
+#: module whenever it is free: a long module taken last keeps one worker busy while the
+#: others wait, where taken first the short ones fill in around it. A module missing
+#: here merely runs later; a stale number costs time, never a result.
+SECONDS = {
+    "tests/test_accessibility.py": 430,  # the figures (tier 1), the pages (tier 3)
+    "tests/test_jupyterlab.py": 220,
+    "tests/test_browser.py": 154,
+    "tests/test_pdf.py": 69,
+    "tests/test_widgets.py": 55,
+    "tests/test_browser_pretrained.py": 54,
+    "tests/test_browser_compute.py": 45,
+    "tests/test_figures.py": 39,
+    "tests/test_typing.py": 32,  # one test: mypy with no cache
+    "tests/test_browser_minilm.py": 19,
+    "tests/test_decoder.py": 16,
+    "tests/test_writing_widgets.py": 15,
+    "tests/test_solutions.py": 14,
+    "chapters/14_attention_that_writes.ipynb": 15,
+    "chapters/13_learning.ipynb": 11,
+    "chapters/10_multi_head.ipynb": 10,
+}
+
+
+def slowest_first(items: list) -> list:
+    """``items`` with the modules of SECONDS first, the slowest first; every module's
+    items together and in their order."""
+    modules = list(dict.fromkeys(item.nodeid.split("::")[0] for item in items))
+    rank = {module: (-SECONDS.get(module, 0), i) for i, module in enumerate(modules)}
+    return sorted(items, key=lambda item: rank[item.nodeid.split("::")[0]])
+
+
+def pytest_collection_modifyitems(config, items):
+    items[:] = slowest_first(items)
+
+
 @pytest.fixture(autouse=True)
 def widget_errors():
     """Fail any test during which a widget callback raised, even though ipywidgets

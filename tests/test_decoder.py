@@ -107,6 +107,30 @@ def test_tokenize_splits_words_and_punctuation():
     assert decoder.tokenize("the zebra, was!") == ["the", "zebra", ",", "was", "!"]
 
 
+def test_swapped_texts_give_both_pairings_asking_about_either_noun():
+    texts = decoder.swapped_texts(("dog", "cat"), ("blue", "red"))
+    assert [(t.prompt, t.answer) for t in texts] == [
+        ("the dog was blue . the cat was red . the dog was", "blue"),
+        ("the dog was blue . the cat was red . the cat was", "red"),
+        ("the dog was red . the cat was blue . the dog was", "red"),
+        ("the dog was red . the cat was blue . the cat was", "blue"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("nouns", "adjectives", "message"),
+    [
+        (("dog", "dog"), ("blue", "red"), r"two different nouns; got \('dog', 'dog'\)"),
+        (("dog", "cat"), ("red", "red"), "two different adjectives"),
+        (("dog", "tree"), ("blue", "red"), "'tree' is not one of the nouns: cat, dog"),
+        (("dog", "cat"), ("blue", "tall"), "'tall' is not one of the adjectives: red"),
+    ],
+)
+def test_swapped_texts_refuse_a_repeated_or_unknown_word(nouns, adjectives, message):
+    with pytest.raises(ValueError, match=message):
+        decoder.swapped_texts(nouns, adjectives)
+
+
 # Causal attention ---------------------------------------------------------------------
 
 

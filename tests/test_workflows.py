@@ -5,8 +5,10 @@ the Pages actions on main."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,43 @@ def test_pages_publishes_the_book_built_by_the_ci_script_from_main():
     uses = [s["uses"].split("@")[0] for s in steps(pages) if "uses" in s]
     assert "actions/upload-pages-artifact" in uses
     assert "actions/deploy-pages" in uses
+
+
+# The order of the tests --------------------------------------------------------------
+
+
+@dataclass
+class Item:
+    nodeid: str
+
+
+def test_the_slowest_modules_run_first_each_module_whole_and_in_order():
+    from .conftest import SECONDS, slowest_first
+
+    assert SECONDS["tests/test_widgets.py"] > SECONDS["tests/test_typing.py"]
+    items = [
+        Item("tests/test_a.py::x"),
+        Item("tests/test_typing.py::t"),
+        Item("tests/test_a.py::y"),
+        Item("tests/test_widgets.py::w1"),
+        Item("tests/test_b.py::z"),
+        Item("tests/test_widgets.py::w2"),
+    ]
+    assert [i.nodeid for i in slowest_first(items)] == [
+        "tests/test_widgets.py::w1",
+        "tests/test_widgets.py::w2",
+        "tests/test_typing.py::t",
+        "tests/test_a.py::x",
+        "tests/test_a.py::y",
+        "tests/test_b.py::z",
+    ]
+
+
+def test_ci_keeps_that_order_in_its_workers():
+    """pytest-xdist's loadscope otherwise sorts modules by their number of tests, and a
+    slow module of one test (mypy) comes last, alone."""
+    script = (ROOT / ".ci" / "run").read_text()
+    workers = re.search(r"^workers=\((.*)\)$", script, re.MULTILINE)
+    assert workers, "the workers=(...) line of .ci/run"
+    options = workers.group(1).split()
+    assert "loadscope" in options and "--no-loadscope-reorder" in options

@@ -96,6 +96,13 @@ def test_the_book_version_offers_the_prompts_layers_and_heads(explorer):
     assert len(explorer.frames) == len(writing_widgets.PROMPTS) * 2 * decoder.HEADS
     assert len(set(explorer.frames.values())) == len(explorer.frames)
     selectors = box.children[1].children
-    assert [s.description for s in selectors] == ["prompt", "layer", "head"]
+    assert [s.description for s in selectors] == ["prompt", "", ""]
+    # the buttons say what they choose, and the list of prompts is as wide as the
+    # live one
+    assert [label for label, _ in selectors[1].options] == ["layer 1", "layer 2"]
+    assert [label for label, _ in selectors[2].options] == [
+        f"head {i}" for i in range(1, decoder.HEADS + 1)
+    ]
+    assert selectors[0].layout.width == explorer.prompt.layout.width
     # the typed prompt is named as what the live explorer adds
     assert "“or type one”" in box.children[0].value

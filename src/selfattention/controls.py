@@ -106,8 +106,14 @@ def selector_like(control: Any, values: Sequence[Any]) -> Any:
     if is_selection(control):
         labels = {value: label for label, value in control.options}
         value = control.value if control.value in values else values[0]
+        # as wide as the control (a list of long prompts shows them whole)
+        width = {"layout": widgets.Layout(width=control.layout.width)}
         return selection(
-            type(control), control.description, [(labels[v], v) for v in values], value
+            type(control),
+            control.description,
+            [(labels[v], v) for v in values],
+            value,
+            **(width if control.layout.width else {}),
         )
     # the offered value nearest to the current one
     value = min(values, key=lambda v: abs(v - control.value))

@@ -58,6 +58,7 @@ __all__ = [
     "RecallData",
     "make_recall_data",
     "tokenize",
+    "swapped_texts",
     "CausalSelfAttention",
     "Decoder",
     "KVCache",
@@ -215,6 +216,37 @@ def _draw_texts(count, pairs, rng) -> tuple[RecallText, ...]:
         )
         texts.append(RecallText(facts, chosen[rng.integers(k)]))
     return tuple(texts)
+
+
+def swapped_texts(
+    nouns: tuple[str, str], adjectives: tuple[str, str]
+) -> tuple[RecallText, ...]:
+    """Four texts of two facts: the two adjectives given to the two nouns one way, then
+    the other way, each text asking about either noun.
+
+    Asking about the second noun instead of the first turns the answer from the first
+    adjective to the second in the first pair of texts, and from the second to the first
+    in the other pair. A model whose scores are a sum of one contribution per token
+    cannot complete all four (chapter 14).
+    """
+    (first, second), (one, other) = nouns, adjectives
+    for pair, kind, name in (
+        (nouns, NOUNS, "nouns"),
+        (adjectives, ADJECTIVES, "adjectives"),
+    ):
+        unknown = [w for w in pair if w not in kind]
+        if unknown:
+            raise ValueError(
+                f"swapped_texts: {unknown[0]!r} is not one of the {name}: "
+                + ", ".join(kind)
+            )
+        if pair[0] == pair[1]:
+            raise ValueError(f"swapped_texts needs two different {name}; got {pair}")
+    return tuple(
+        RecallText(((first, a), (second, b)), asked)
+        for a, b in ((one, other), (other, one))
+        for asked in (first, second)
+    )
 
 
 def tokenize(text: str) -> list[str]:

@@ -57,7 +57,7 @@ class RecallExplorer(Explorer):
             "prompt",
             [(p, i) for i, p in enumerate(PROMPTS)],
             chosen,
-            layout=widgets.Layout(width="min(100%, 40em)"),
+            layout=widgets.Layout(width="min(100%, 48em)"),
         )
         self.text = widgets.Text(
             value="" if prompt in PROMPTS else prompt,
@@ -65,16 +65,21 @@ class RecallExplorer(Explorer):
             placeholder="the cat was red . the dog was blue . the cat was",
             continuous_update=False,
             style={"description_width": "initial"},
-            layout=widgets.Layout(width="min(100%, 40em)"),
+            layout=widgets.Layout(width="min(100%, 48em)"),
         )
+        # buttons that say what they choose ("layer 1", "head 3"): a row of bare
+        # numbers under a label reads as one run of digits where the two rows meet
         self.layer = selection(
             widgets.ToggleButtons,
-            "layer",
-            [(str(i + 1), i) for i in range(layers)],
+            "",
+            [(f"layer {i + 1}", i) for i in range(layers)],
             layer,
         )
         self.head = selection(
-            widgets.ToggleButtons, "head", [(str(i + 1), i) for i in range(heads)], head
+            widgets.ToggleButtons,
+            "",
+            [(f"head {i + 1}", i) for i in range(heads)],
+            head,
         )
         self._chosen = chosen
         tokens = result.data.max_tokens * ["the"]
