@@ -117,6 +117,12 @@ def test_swapped_texts_give_both_pairings_asking_about_either_noun():
     ]
 
 
+def test_swapped_texts_read_words_as_tokenize_does():
+    assert decoder.swapped_texts(["Dog", "CAT"], ("Blue", "red")) == (
+        decoder.swapped_texts(("dog", "cat"), ("blue", "red"))
+    )
+
+
 @pytest.mark.parametrize(
     ("nouns", "adjectives", "message"),
     [
@@ -124,6 +130,9 @@ def test_swapped_texts_give_both_pairings_asking_about_either_noun():
         (("dog", "cat"), ("red", "red"), "two different adjectives"),
         (("dog", "tree"), ("blue", "red"), "'tree' is not one of the nouns: cat, dog"),
         (("dog", "cat"), ("blue", "tall"), "'tall' is not one of the adjectives: red"),
+        ("dog cat", ("blue", "red"), "takes two nouns, as a pair such as"),
+        (("dog", "cat", "cow"), ("blue", "red"), r"got \('dog', 'cat', 'cow'\)"),
+        (("dog", "cat"), None, "takes two adjectives, as a pair such as"),
     ],
 )
 def test_swapped_texts_refuse_a_repeated_or_unknown_word(nouns, adjectives, message):

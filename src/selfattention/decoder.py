@@ -229,10 +229,21 @@ def swapped_texts(
     in the other pair. A model whose scores are a sum of one contribution per token
     cannot complete all four (chapter 14).
     """
-    (first, second), (one, other) = nouns, adjectives
+    pairs = []
+    for given, name, example in (
+        (nouns, "nouns", ("dog", "cat")),
+        (adjectives, "adjectives", ("red", "blue")),
+    ):
+        if isinstance(given, str) or not isinstance(given, Sequence) or len(given) != 2:
+            raise ValueError(
+                f"swapped_texts takes two {name}, as a pair such as {example}; "
+                f"got {given!r}"
+            )
+        pairs.append(tuple(str(w).lower() for w in given))  # as tokenize reads them
+    (first, second), (one, other) = pairs
     for pair, kind, name in (
-        (nouns, NOUNS, "nouns"),
-        (adjectives, ADJECTIVES, "adjectives"),
+        (pairs[0], NOUNS, "nouns"),
+        (pairs[1], ADJECTIVES, "adjectives"),
     ):
         unknown = [w for w in pair if w not in kind]
         if unknown:

@@ -57,7 +57,7 @@ class RecallExplorer(Explorer):
             "prompt",
             [(p, i) for i, p in enumerate(PROMPTS)],
             chosen,
-            layout=widgets.Layout(width="min(100%, 48em)"),
+            layout=widgets.Layout(width="min(100%, 52em)"),
         )
         self.text = widgets.Text(
             value="" if prompt in PROMPTS else prompt,
@@ -65,7 +65,7 @@ class RecallExplorer(Explorer):
             placeholder="the cat was red . the dog was blue . the cat was",
             continuous_update=False,
             style={"description_width": "initial"},
-            layout=widgets.Layout(width="min(100%, 48em)"),
+            layout=widgets.Layout(width="min(100%, 52em)"),
         )
         # buttons that say what they choose ("layer 1", "head 3"): a row of bare
         # numbers under a label reads as one run of digits where the two rows meet
