@@ -827,7 +827,7 @@ def _seen(e) -> tuple[list, ipywidgets.Image, str]:
 
 
 #: How the live explorer's hidden alt text starts (explorer.Explorer._alt_html).
-ALT_START = '<span class="sa-alt">'
+ALT_START = f'<span class="{explorer.ALT_CLASS}">'
 
 
 def _alt_text(e) -> str:

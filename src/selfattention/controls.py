@@ -107,13 +107,13 @@ def selector_like(control: Any, values: Sequence[Any]) -> Any:
         labels = {value: label for label, value in control.options}
         value = control.value if control.value in values else values[0]
         # as wide as the control (a list of long prompts shows them whole)
-        width = {"layout": widgets.Layout(width=control.layout.width)}
+        width = control.layout.width
         return selection(
             type(control),
             control.description,
             [(labels[v], v) for v in values],
             value,
-            **(width if control.layout.width else {}),
+            **({"layout": widgets.Layout(width=width)} if width else {}),
         )
     # the offered value nearest to the current one
     value = min(values, key=lambda v: abs(v - control.value))

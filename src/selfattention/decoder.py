@@ -230,21 +230,16 @@ def swapped_texts(
     cannot complete all four (chapter 14).
     """
     pairs = []
-    for given, name, example in (
-        (nouns, "nouns", ("dog", "cat")),
-        (adjectives, "adjectives", ("red", "blue")),
+    for given, kind, name, example in (
+        (nouns, NOUNS, "nouns", ("dog", "cat")),
+        (adjectives, ADJECTIVES, "adjectives", ("red", "blue")),
     ):
         if isinstance(given, str) or not isinstance(given, Sequence) or len(given) != 2:
             raise ValueError(
                 f"swapped_texts takes two {name}, as a pair such as {example}; "
                 f"got {given!r}"
             )
-        pairs.append(tuple(str(w).lower() for w in given))  # as tokenize reads them
-    (first, second), (one, other) = pairs
-    for pair, kind, name in (
-        (pairs[0], NOUNS, "nouns"),
-        (pairs[1], ADJECTIVES, "adjectives"),
-    ):
+        pair = tuple(str(w).lower() for w in given)  # as tokenize reads them
         unknown = [w for w in pair if w not in kind]
         if unknown:
             raise ValueError(
@@ -253,6 +248,8 @@ def swapped_texts(
             )
         if pair[0] == pair[1]:
             raise ValueError(f"swapped_texts needs two different {name}; got {pair}")
+        pairs.append(pair)
+    (first, second), (one, other) = pairs
     return tuple(
         RecallText(((first, a), (second, b)), asked)
         for a, b in ((one, other), (other, one))

@@ -50,6 +50,7 @@ from .examples import SentenceError
 from .predrawn import PREDRAWN_CLASS, PREDRAWN_NOTE_CLASS, PREDRAWN_STYLE, predraw
 
 __all__ = [
+    "ALT_CLASS",
     "CONTROL_NAMES_JS",
     "Explorer",
     "PREDRAWN_CLASS",
@@ -82,6 +83,10 @@ PREDRAW_ENV = "SELFATTENTION_PREDRAW"
 #: explorer (JupyterLab and Notebook run it: outputs of code just run are trusted;
 #: front ends that run no JavaScript ignore it); the HTML book loads it on every page
 #: (book_ext), so the notebooks do not store it.
+#: The class of the hidden element that holds a live picture's alt text (an ipywidgets
+#: Image has no alt attribute); CONTROL_NAMES_JS copies its text onto the picture.
+ALT_CLASS = "sa-alt"
+
 CONTROL_NAMES_JS = """
 (function () {
   if (window.selfattentionControlNames) return;
@@ -132,7 +137,7 @@ CONTROL_NAMES_JS = """
       set(label, "title", null);
     });
     // the live picture's alt text, kept in a hidden element beside it (explorer.py)
-    document.querySelectorAll(".sa-alt").forEach(function (alt) {
+    document.querySelectorAll(".ALT_CLASS").forEach(function (alt) {
       var box = alt.closest(".widget-vbox");
       var img = box && box.querySelector(".widget-image, img");
       if (img) set(img, "alt", text(alt));
@@ -169,7 +174,7 @@ CONTROL_NAMES_JS = """
   window.addEventListener("resize", soon);
   soon();
 })();
-""".replace("CHOICE", CHOICE_CLASS)
+""".replace("CHOICE", CHOICE_CLASS).replace("ALT_CLASS", ALT_CLASS)
 
 
 def predraw_requested() -> bool:
@@ -306,7 +311,7 @@ class Explorer:
 
     def _alt_html(self) -> str:
         """The picture's alt text (``describe``), as the hidden widget holds it."""
-        return f'<span class="sa-alt">{html.escape(self.describe())}</span>'
+        return f'<span class="{ALT_CLASS}">{html.escape(self.describe())}</span>'
 
     def _render(self) -> tuple[Hashable, bytes]:
         """Redraw, then render: the key of the static part and the PNG (a full

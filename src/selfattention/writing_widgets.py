@@ -26,6 +26,11 @@ PROMPTS = (
 )
 
 
+#: The width of the prompt's list and text box: the longest prompt of PROMPTS whole,
+#: with room to spare (it needs about 44 em), and no wider than the page.
+PROMPT_WIDTH = "min(100%, 52em)"
+
+
 class RecallExplorer(Explorer):
     """Pick or type a prompt, pick a layer and a head: the model's completion, the
     head's attention matrix, and the row of the last token.
@@ -57,7 +62,7 @@ class RecallExplorer(Explorer):
             "prompt",
             [(p, i) for i, p in enumerate(PROMPTS)],
             chosen,
-            layout=widgets.Layout(width="min(100%, 52em)"),
+            layout=widgets.Layout(width=PROMPT_WIDTH),
         )
         self.text = widgets.Text(
             value="" if prompt in PROMPTS else prompt,
@@ -65,7 +70,7 @@ class RecallExplorer(Explorer):
             placeholder="the cat was red . the dog was blue . the cat was",
             continuous_update=False,
             style={"description_width": "initial"},
-            layout=widgets.Layout(width="min(100%, 52em)"),
+            layout=widgets.Layout(width=PROMPT_WIDTH),
         )
         # buttons that say what they choose ("layer 1", "head 3"): a row of bare
         # numbers under a label reads as one run of digits where the two rows meet
